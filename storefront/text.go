@@ -41,6 +41,12 @@ func NormalizeText(s string) string {
 		}
 		return n.b.String()
 	}
+	// Invalid UTF-8 separates words. It goes before NFKD, which copies a
+	// bad byte through and leaves the segment after it undecomposed
+	// ("\xf3إ" kept its hamza).
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, " ")
+	}
 	// Strings are decomposed in one go; a rune whose lower case needs
 	// decomposing again (rare) is handled by put.
 	d := norm.NFKD.String(s)
