@@ -37,6 +37,8 @@ func (s *Server) allRoutes() []Route {
 	rs = append(rs, s.paymentRoutes()...)
 	rs = append(rs, s.catalogRoutes()...)
 	rs = append(rs, s.orderRoutes()...)
+	rs = append(rs, s.cartRoutes()...)
+	rs = append(rs, s.ledgerRoutes()...)
 	return rs
 }
 

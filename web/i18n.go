@@ -35,19 +35,40 @@ func (m *message) UnmarshalJSON(b []byte) error {
 // Catalog holds every language's messages.
 type Catalog map[string]map[string]message
 
-// LoadCatalog reads the embedded message files.
+// LoadCatalog reads the embedded message files: locales/{lang}.json and
+// any number of per-area files locales/{area}.{lang}.json (so that pages
+// of one area keep their words together). A key defined twice for one
+// language is an error.
 func LoadCatalog() (Catalog, error) {
 	c := Catalog{}
 	for _, lang := range Languages {
-		b, err := localeFiles.ReadFile("locales/" + lang + ".json")
+		c[lang] = map[string]message{}
+	}
+	entries, err := localeFiles.ReadDir("locales")
+	if err != nil {
+		return nil, fmt.Errorf("locales: %w", err)
+	}
+	for _, e := range entries {
+		name := strings.TrimSuffix(e.Name(), ".json")
+		lang := name[strings.LastIndexByte(name, '.')+1:]
+		msgs, ok := c[lang]
+		if !ok {
+			return nil, fmt.Errorf("locale file %s: %q is not one of %v", e.Name(), lang, Languages)
+		}
+		b, err := localeFiles.ReadFile("locales/" + e.Name())
 		if err != nil {
-			return nil, fmt.Errorf("locale %s: %w", lang, err)
+			return nil, fmt.Errorf("locale file %s: %w", e.Name(), err)
 		}
 		m := map[string]message{}
 		if err := json.Unmarshal(b, &m); err != nil {
-			return nil, fmt.Errorf("locale %s: %w", lang, err)
+			return nil, fmt.Errorf("locale file %s: %w", e.Name(), err)
 		}
-		c[lang] = m
+		for k, v := range m {
+			if _, dup := msgs[k]; dup {
+				return nil, fmt.Errorf("locale file %s: key %q is defined twice for %s", e.Name(), k, lang)
+			}
+			msgs[k] = v
+		}
 	}
 	return c, nil
 }

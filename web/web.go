@@ -70,6 +70,8 @@ func Mount(app *fiber.App, deps Deps) {
 	app.Get("/:lang<len(2)>/venues/:slug", s.withLang(s.showVenuePage))
 	app.Get("/:lang<len(2)>/certificates", s.withLang(s.showCertificatePage))
 	app.Get("/:lang<len(2)>/certificates/:number", s.withLang(s.showCertificatePage))
+	s.mountCatalogPages(app)
+	s.mountCheckoutPages(app)
 }
 
 // withLang checks the language of the URL and remembers it in a cookie.
