@@ -39,8 +39,41 @@ func (s *Server) stripeWebhook(c *fiber.Ctx) error {
 	if !ev.Type.Known() {
 		return c.JSON(fiber.Map{"received": true, "ignored": ev.Type})
 	}
-	if ev, err = s.deps.PaymentStore.ResolveEvent(ctx, ev); err != nil {
+	applied, err := s.applyPaymentEvent(ctx, ev)
+	if err != nil {
 		return err
+	}
+	return c.JSON(fiber.Map{"received": true, "applied": applied})
+}
+
+// openCardCheckout starts a card checkout and records the pending payment
+// the webhook will settle (rule 4: never the browser's return). A retried
+// request finds the payment already recorded.
+func (s *Server) openCardCheckout(ctx context.Context, req payment.CheckoutRequest) (payment.Checkout, error) {
+	co, err := s.deps.Payments.StartCheckout(ctx, req)
+	if err != nil {
+		return co, fmt.Errorf("start checkout for %s %s: %w", req.Purpose, req.Reference, err)
+	}
+	if _, err := s.deps.PaymentStore.CreatePayment(ctx, nil, payment.NewPayment{
+		Purpose: req.Purpose, Reference: req.Reference, Method: payment.MethodCard,
+		Amount: payment.Money{Amount: req.Total(), Currency: req.Currency}, Provider: co.Provider, ProviderRef: co.ProviderRef,
+	}); err != nil && !errs.Is(err, errs.Conflict) {
+		return co, fmt.Errorf("record checkout of %s %s: %w", req.Purpose, req.Reference, err)
+	}
+	return co, nil
+}
+
+// applyPaymentEvent applies a provider event once (rule 4), whether it came
+// from a signed webhook or from a server-side retrieval during
+// reconciliation: the event id is recorded in the same transaction as its
+// effect, and every effect is also idempotent on the payment row, so a
+// webhook and a retrieval of the same change apply once between them.
+// Money that arrived for something no longer payable is given back after
+// the commit.
+func (s *Server) applyPaymentEvent(ctx context.Context, ev payment.Event) (bool, error) {
+	ev, err := s.deps.PaymentStore.ResolveEvent(ctx, ev)
+	if err != nil {
+		return false, err
 	}
 	var lostBooking, lostOrder, lostInvoice int64
 	var applied bool
@@ -96,7 +129,7 @@ func (s *Server) stripeWebhook(c *fiber.Ctx) error {
 		return err
 	})
 	if err != nil {
-		return err
+		return false, err
 	}
 	if lostBooking != 0 && s.deps.Payments != nil {
 		if _, err := s.deps.Payments.Refund(ctx, payment.RefundRequest{
@@ -119,22 +152,5 @@ func (s *Server) stripeWebhook(c *fiber.Ctx) error {
 			s.log.ErrorContext(ctx, "refund of a payment for a settled invoice failed", "invoice", lostInvoice, "payment", ev.PaymentRef, "err", err)
 		}
 	}
-	return c.JSON(fiber.Map{"received": true, "applied": applied})
-}
-
-// openCardCheckout starts a card checkout and records the pending payment
-// the webhook will settle (rule 4: never the browser's return). A retried
-// request finds the payment already recorded.
-func (s *Server) openCardCheckout(ctx context.Context, req payment.CheckoutRequest) (payment.Checkout, error) {
-	co, err := s.deps.Payments.StartCheckout(ctx, req)
-	if err != nil {
-		return co, fmt.Errorf("start checkout for %s %s: %w", req.Purpose, req.Reference, err)
-	}
-	if _, err := s.deps.PaymentStore.CreatePayment(ctx, nil, payment.NewPayment{
-		Purpose: req.Purpose, Reference: req.Reference, Method: payment.MethodCard,
-		Amount: payment.Money{Amount: req.Total(), Currency: req.Currency}, Provider: co.Provider, ProviderRef: co.ProviderRef,
-	}); err != nil && !errs.Is(err, errs.Conflict) {
-		return co, fmt.Errorf("record checkout of %s %s: %w", req.Purpose, req.Reference, err)
-	}
-	return co, nil
+	return applied, nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/souk-tiznit/souk/account"
+	"github.com/souk-tiznit/souk/api"
 	"github.com/souk-tiznit/souk/booking"
 	"github.com/souk-tiznit/souk/mail"
 	"github.com/souk-tiznit/souk/media"
@@ -35,6 +36,12 @@ func (s *Server) Jobs() []Job {
 			}
 			return n, err
 		}},
+		// A webhook lost on the way is healed by asking Stripe about the
+		// card payments still pending past their checkout's expiry.
+		{Name: "reconcile stale card payments", Every: 5 * time.Minute, Run: func(ctx context.Context, now time.Time) (int, error) {
+			res, err := s.API.ReconcilePayments(ctx, now.Add(-api.ReconcileAfter), 200)
+			return res.Applied, err
+		}},
 		{Name: "flag overdue lease invoices", Every: 15 * time.Minute, Run: func(ctx context.Context, now time.Time) (int, error) {
 			return s.Bookings.FlagOverdueInvoices(ctx, now)
 		}},
@@ -42,6 +49,10 @@ func (s *Server) Jobs() []Job {
 		// order expires and gives its stock back once (rule 2).
 		{Name: "expire unpaid orders", Every: 30 * time.Second, Run: func(ctx context.Context, now time.Time) (int, error) {
 			return s.Catalog.ExpireOrders(ctx, now)
+		}},
+		// Conditional deletes of carts still stale: safe in every instance.
+		{Name: "sweep abandoned guest carts", Every: time.Hour, Run: func(ctx context.Context, now time.Time) (int, error) {
+			return s.Catalog.SweepGuestCarts(ctx, now)
 		}},
 		{Name: "sweep expired sessions and rate-limit windows", Every: 10 * time.Minute, Run: func(ctx context.Context, _ time.Time) (int, error) {
 			n, err := s.Accounts.Sweep(ctx)
