@@ -20,8 +20,10 @@ const (
 	ZoneWorld   ShippingZone = "WORLD" // everywhere else
 )
 
-// FragilePackingFee is added to a parcel for each fragile line (a craft
-// marked fragile, such as pottery): double boxing and padding, in centimes.
+// FragilePackingFee is the packing fee the migrations set for every zone:
+// added to a parcel for each fragile line (a craft marked fragile, such as
+// pottery) for double boxing and padding, in centimes. Administrators
+// change it per zone (ReplaceShippingTable).
 const FragilePackingFee int64 = 2_000
 
 // DefaultWeightG is the weight assumed for a product that does not say
@@ -65,11 +67,13 @@ type ShippingQuote struct {
 }
 
 // shippingRate is a row of shipping_rates: parcels up to MaxWeightG grams
-// cost Amount centimes in Zone.
+// cost Amount centimes in Zone, plus FragileFee (shipping_zones) for each
+// fragile line.
 type shippingRate struct {
 	Zone       ShippingZone
 	MaxWeightG int
 	Amount     int64
+	FragileFee int64
 }
 
 // parcelPrice prices one parcel of weightG grams with fragileLines fragile
@@ -80,15 +84,16 @@ func parcelPrice(tx *gorm.DB, zone ShippingZone, weightG, fragileLines int) (int
 		weightG = 1
 	}
 	var r shippingRate
-	err := tx.Raw(`SELECT zone, max_weight_g, amount FROM shipping_rates
-		WHERE zone = ? AND max_weight_g >= ? ORDER BY max_weight_g LIMIT 1`, zone, weightG).Scan(&r).Error
+	err := tx.Raw(`SELECT r.zone, r.max_weight_g, r.amount, z.fragile_fee FROM shipping_rates r
+		JOIN shipping_zones z ON z.zone = r.zone
+		WHERE r.zone = ? AND r.max_weight_g >= ? ORDER BY r.max_weight_g LIMIT 1`, zone, weightG).Scan(&r).Error
 	if err != nil {
 		return 0, fmt.Errorf("read shipping rate for %s, %d g: %w", zone, weightG, err)
 	}
 	if r.MaxWeightG == 0 {
 		return 0, errs.InvalidField("weight_g", "a parcel of %d g is too heavy to ship; order fewer pieces at once", weightG)
 	}
-	return r.Amount + int64(fragileLines)*FragilePackingFee, nil
+	return r.Amount + int64(fragileLines)*r.FragileFee, nil
 }
 
 // QuoteShipping prices one parcel of weightG grams holding fragileLines
