@@ -39,6 +39,7 @@ func (s *Server) allRoutes() []Route {
 	rs = append(rs, s.orderRoutes()...)
 	rs = append(rs, s.cartRoutes()...)
 	rs = append(rs, s.ledgerRoutes()...)
+	rs = append(rs, s.shippingRoutes()...)
 	return rs
 }
 
