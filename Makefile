@@ -12,7 +12,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 # (go.dev/issue/75804, fixed in Go 1.27) and fails at the deadline with nothing found.
 FUZZTIME ?= 50000x
 
-.PHONY: run test test-short vet fmt-check generate generate-check fuzz bench lint build docker clean
+.PHONY: run test test-short vet fmt-check generate generate-check fuzz bench bench-go lint build docker clean
 
 ## run: migrate, seed the demo into an empty database and serve on http://localhost:8080 (SQLite, local media)
 run:
@@ -57,8 +57,14 @@ fuzz:
 	  done; \
 	done
 
-## bench: Go benchmarks of the hot paths
+## bench: Souk's paths against the limit measured in the same run (docs/performance.md);
+##        writes bench/results/<date>-<db>.md. BENCH_DB=mysql (MariaDB at 127.0.0.1:3306),
+##        BENCH_SIZE=quick (1,000 products), BENCH_DURATION=5s, BENCH_ROUNDS=3
 bench:
+	GO=$(GO) $(GO) run ./internal/tools/bench
+
+## bench-go: the Go benchmarks of the hot functions (go test -bench)
+bench-go:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 
 $(STATICCHECK):

@@ -12,6 +12,7 @@ import (
 
 	"github.com/souk-tiznit/souk/database"
 	"github.com/souk-tiznit/souk/errs"
+	"github.com/souk-tiznit/souk/payment"
 )
 
 // CooperativeStatus is where a cooperative stands with the administrators.
@@ -61,8 +62,11 @@ type Cooperative struct {
 	// MemberFigures are shown to the cooperative's members and to
 	// administrators only (nil for everyone else).
 	MemberFigures *MemberFigures `json:"member_figures,omitempty"`
-	CreatedAt     time.Time      `json:"created_at"`
-	UpdatedAt     time.Time      `json:"updated_at"`
+	// RIB is the 24-digit bank account the cooperative is paid out to,
+	// shown to its managers and to administrators only.
+	RIB       string    `json:"rib,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // cooperativeRow is a row of cooperatives.
@@ -82,6 +86,7 @@ type cooperativeRow struct {
 	WomenMembers    *int
 	MenMembers      *int
 	DisabledMembers *int
+	RIB             *string `gorm:"column:rib"`
 	CreatedBy       *int64
 	StatusChangedAt *time.Time
 	StatusChangedBy *int64
@@ -101,6 +106,9 @@ func (r cooperativeRow) cooperative() Cooperative {
 	if r.ICE != nil {
 		c.ICE = *r.ICE
 	}
+	if r.RIB != nil {
+		c.RIB = *r.RIB
+	}
 	if c.Crafts == nil {
 		c.Crafts = Slugs{}
 	}
@@ -114,6 +122,9 @@ func (r cooperativeRow) cooperative() Cooperative {
 func (c Cooperative) forViewer(p *Principal) Cooperative {
 	if !p.CanReadCooperative(c.ID) {
 		c.MemberFigures = nil
+	}
+	if !p.CanManageCooperative(c.ID) {
+		c.RIB = ""
 	}
 	return c
 }
@@ -455,6 +466,9 @@ type CooperativePatch struct {
 	Contact        *Contact
 	LogoKey        *string
 	MemberFigures  *MemberFigures
+	// RIB is the bank account payouts go to (24 digits, or the same
+	// account as a Moroccan IBAN); empty removes it.
+	RIB *string
 }
 
 // UpdateCooperative changes a cooperative. It returns errs.NotFound,
@@ -508,6 +522,15 @@ func (s *Service) UpdateCooperative(ctx context.Context, p *Principal, id int64,
 		checkFigures(&f, *patch.MemberFigures)
 		up["women_members"], up["men_members"], up["disabled_members"] =
 			patch.MemberFigures.Women, patch.MemberFigures.Men, patch.MemberFigures.WithDisabilities
+	}
+	if patch.RIB != nil {
+		if v := strings.TrimSpace(*patch.RIB); v == "" {
+			up["rib"] = nil
+		} else if rib, err := payment.ParseRIB(v); err != nil {
+			f.Add("rib", "%s", errs.As(err).Fields[0].Message)
+		} else {
+			up["rib"] = rib.Digits()
+		}
 	}
 	if err := f.Err(); err != nil {
 		return Cooperative{}, err

@@ -12,6 +12,11 @@ const (
 // Valid reports whether r is a member role.
 func (r MemberRole) Valid() bool { return r == MemberManager || r == MemberRegular }
 
+// PrincipalLocalsKey is the request-local key under which the HTTP layers
+// keep the caller's *Principal once the API middleware has authenticated
+// it, so that pages read it without importing the api package.
+const PrincipalLocalsKey = "souk.principal"
+
 // Principal is who is calling: a signed-in user with their roles and
 // cooperative memberships, as loaded once per request. Its methods are the
 // authorization rules of the platform; every transport (API policies, page

@@ -21,6 +21,7 @@ import (
 	"github.com/souk-tiznit/souk/config"
 	"github.com/souk-tiznit/souk/database"
 	"github.com/souk-tiznit/souk/errs"
+	"github.com/souk-tiznit/souk/mail"
 	"github.com/souk-tiznit/souk/media"
 	"github.com/souk-tiznit/souk/payment"
 	"github.com/souk-tiznit/souk/storefront"
@@ -53,6 +54,8 @@ type Deps struct {
 	// PhotoLimiter bounds photo processing across the process; nil means
 	// media.DefaultLimiter().
 	PhotoLimiter *media.Limiter
+	// Mail sends the order confirmations; nil sends none.
+	Mail mail.Sender
 }
 
 // Server is a configured Fiber app.

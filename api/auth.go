@@ -21,7 +21,7 @@ const (
 	// CSRFFormField carries it in an HTML form.
 	CSRFFormField = "csrf_token"
 
-	localPrincipal = "souk.principal"
+	localPrincipal = account.PrincipalLocalsKey
 )
 
 // authenticate is the middleware that loads the caller once per request:
@@ -182,6 +182,7 @@ func (s *Server) registerUser(c *fiber.Ctx) error {
 		return err
 	}
 	SetSessionCookie(c, s.cfg, sess)
+	s.mergeCartAtSignIn(c, u.ID)
 	return c.Status(fiber.StatusCreated).JSON(sessionAnswer{Token: sess.Token, ExpiresAt: sess.ExpiresAt, CSRFToken: sess.CSRFToken, User: u})
 }
 
@@ -203,6 +204,7 @@ func (s *Server) login(c *fiber.Ctx) error {
 		return err
 	}
 	SetSessionCookie(c, s.cfg, sess)
+	s.mergeCartAtSignIn(c, u.ID)
 	return c.JSON(sessionAnswer{Token: sess.Token, ExpiresAt: sess.ExpiresAt, CSRFToken: sess.CSRFToken, User: u})
 }
 

@@ -129,6 +129,7 @@ type cooperativePatchRequest struct {
 	Contact        *account.Contact       `json:"contact"`
 	LogoKey        *string                `json:"logo_key"`
 	MemberFigures  *account.MemberFigures `json:"member_figures"`
+	RIB            *string                `json:"rib"`
 }
 
 // updateCooperative changes a cooperative's profile.
@@ -143,7 +144,7 @@ func (s *Server) updateCooperative(c *fiber.Ctx) error {
 	}
 	coop, err := s.deps.Accounts.UpdateCooperative(c.UserContext(), principal(c), id, account.CooperativePatch{
 		Name: in.Name, Commune: in.Commune, Crafts: in.Crafts, RegistryNumber: in.RegistryNumber, ICE: in.ICE,
-		Story: in.Story, Contact: in.Contact, LogoKey: in.LogoKey, MemberFigures: in.MemberFigures,
+		Story: in.Story, Contact: in.Contact, LogoKey: in.LogoKey, MemberFigures: in.MemberFigures, RIB: in.RIB,
 	})
 	if err != nil {
 		return err

@@ -81,10 +81,13 @@ func (s *Server) quoteShipping(c *fiber.Ctx) error {
 }
 
 type orderRequest struct {
+	// Items are the products to order; none means the caller's cart.
 	Items           []storefront.OrderItem `json:"items"`
 	Email           string                 `json:"email"`
 	ShippingAddress storefront.Address     `json:"shipping_address"`
 	PaymentMethod   string                 `json:"payment_method"`
+	// Lang is the language of the confirmation e-mail (ar, fr, en).
+	Lang string `json:"lang"`
 }
 
 // orderAnswer is DESIGN.md's answer to creating an order.
@@ -103,16 +106,9 @@ func newAccessToken() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-// createOrder places an order: stock reserved atomically, amounts computed
-// here, never taken from the client. Cash on delivery is confirmed at once;
-// a card order answers the checkout URL and becomes paid only from the
-// signed webhook (rule 4). The same Idempotency-Key returns the same order
-// and opens one checkout.
+// createOrder places an order through PlaceOrder, which the checkout page
+// shares: without items, from the caller's cart.
 func (s *Server) createOrder(c *fiber.Ctx) error {
-	cat, err := s.catalog()
-	if err != nil {
-		return err
-	}
 	var in orderRequest
 	if err := decodeJSON(c, &in); err != nil {
 		return err
@@ -121,85 +117,40 @@ func (s *Server) createOrder(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	method := storefront.OrderPaymentMethod(in.PaymentMethod)
-	if method == storefront.PayByCard && (s.deps.Payments == nil || s.deps.PaymentStore == nil) {
-		return errs.InvalidField("payment_method", "card payments are not available here; choose cod (cash on delivery, inside Morocco)")
-	}
-	if s.deps.PaymentStore == nil {
-		return errs.E(errs.Unavailable, "payments are not available on this server")
-	}
-	ctx := c.UserContext()
-	oi := storefront.OrderInput{Items: in.Items, Email: in.Email, ShippingAddress: in.ShippingAddress,
-		PaymentMethod: method, IdempotencyKey: key}
 	p := principal(c)
-	token := ""
-	if p != nil {
-		id := p.UserID
-		oi.BuyerID = &id
-	} else {
-		if token, err = newAccessToken(); err != nil {
-			return err
-		}
-		oi.AccessToken = token
+	if p != nil && c.Cookies(CartCookie) != "" && len(in.Items) == 0 {
+		s.mergeCartAtSignIn(c, p.UserID)
 	}
-	if method == storefront.PayOnCOD {
-		oi.OnPlaced = func(tx *gorm.DB, o storefront.Order) error {
-			_, err := s.deps.PaymentStore.CreatePayment(ctx, tx, payment.NewPayment{Purpose: payment.PurposeOrder,
-				Reference: strconv.FormatInt(o.ID, 10), Method: payment.MethodCOD, Amount: payment.MAD(o.Total)})
-			return err
-		}
-	}
-	placed, err := cat.PlaceOrder(ctx, oi)
+	res, err := s.PlaceOrder(c.UserContext(), storefront.Checkout{Items: in.Items, Email: in.Email,
+		ShippingAddress: in.ShippingAddress, PaymentMethod: storefront.OrderPaymentMethod(in.PaymentMethod),
+		IdempotencyKey: key, Buyer: p, CartToken: c.Cookies(CartCookie), Lang: in.Lang})
 	if err != nil {
 		return err
 	}
-	o := placed.Order
-	if placed.Replayed && p == nil {
-		// Only the hash of the first token is kept: give the guest a
-		// fresh link to the same order.
-		if err := cat.ResetAccessToken(ctx, o.ID, token); err != nil {
-			return err
-		}
-	}
-	ans := orderAnswer{Order: o, AccessToken: token}
-	if o.PaymentMethod == storefront.PayByCard && o.Status == storefront.OrderPendingPayment {
-		url, err := s.startOrderCheckout(ctx, o)
-		if err != nil {
-			if !placed.Replayed {
-				// Nothing half-written: the buyer never saw this order.
-				if aerr := cat.AbandonOrder(context.WithoutCancel(ctx), o.ID); aerr != nil {
-					s.log.ErrorContext(ctx, "abandon order after a failed checkout", "order", o.ID, "err", aerr)
-				}
-			}
-			if errs.Is(err, errs.Unavailable) || errs.CodeOf(err) == errs.Internal {
-				return errs.Wrap(errs.Unavailable, err, "card payments cannot be reached right now; nothing was charged or kept: try again in a moment").
-					WithRetryAfter(payment.StripeRetryAfter)
-			}
-			return err
-		}
-		ans.CheckoutURL = url
-		if ans.Order, err = cat.FindOrder(ctx, o.ID); err != nil {
-			return err
-		}
-	}
-	return c.Status(fiber.StatusCreated).JSON(ans)
+	return c.Status(fiber.StatusCreated).JSON(orderAnswer{Order: res.Order, CheckoutURL: res.CheckoutURL, AccessToken: res.AccessToken})
 }
 
 // startOrderCheckout opens (or, for a repeated request, reopens: the
 // provider's idempotency key is derived from the order) the card checkout
 // of an unpaid order and records its pending payment once.
-func (s *Server) startOrderCheckout(ctx context.Context, o storefront.Order) (string, error) {
+func (s *Server) startOrderCheckout(ctx context.Context, o storefront.Order, lang string) (string, error) {
 	items := make([]payment.LineItem, len(o.Lines))
 	for i, l := range o.Lines {
 		items[i] = payment.LineItem{Name: l.Title, UnitAmount: l.UnitPrice, Quantity: int64(l.Quantity)}
 	}
 	base := strings.TrimSuffix(s.cfg.BaseURL, "/")
 	ref := strconv.FormatInt(o.ID, 10)
+	label := map[string]string{"ar": "الشحن", "en": "Shipping"}[lang]
+	if label == "" {
+		label = "Livraison"
+	}
+	// The pages it returns to open a guest's order through the cookie the
+	// checkout page set: the secret token never travels to Stripe.
 	req := payment.CheckoutRequest{
 		Purpose: payment.PurposeOrder, Reference: ref, Currency: o.Currency, Items: items,
-		Shipping: o.Shipping, ShippingLabel: "Livraison", CustomerEmail: o.Email,
-		SuccessURL:     fmt.Sprintf("%s/fr/orders/%d?paid=1", base, o.ID),
-		CancelURL:      fmt.Sprintf("%s/fr/orders/%d", base, o.ID),
+		Shipping: o.Shipping, ShippingLabel: label, CustomerEmail: o.Email,
+		SuccessURL:     fmt.Sprintf("%s/%s/orders/%d?paid=1", base, lang, o.ID),
+		CancelURL:      fmt.Sprintf("%s/%s/orders/%d", base, lang, o.ID),
 		IdempotencyKey: fmt.Sprintf("order-%d-checkout", o.ID),
 	}
 	if o.ExpiresAt != nil {
@@ -283,50 +234,56 @@ func (s *Server) cancelOrder(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.UserContext()
-	pay, hasPay, err := s.cardPayment(ctx, o.ID)
+	cancelled, refunded, err := s.CancelOrder(c.UserContext(), o)
 	if err != nil {
 		return err
+	}
+	return c.JSON(fiber.Map{"order": cancelled, "refund": refunded, "currency": cancelled.Currency})
+}
+
+// CancelOrder is cancelOrder's work, which the order page shares: the
+// caller has checked that o is the caller's to cancel. It returns the
+// order as cancelled and the amount refunded.
+func (s *Server) CancelOrder(ctx context.Context, o storefront.Order) (storefront.Order, int64, error) {
+	pay, hasPay, err := s.cardPayment(ctx, o.ID)
+	if err != nil {
+		return storefront.Order{}, 0, err
 	}
 	card := hasPay && pay.Method == payment.MethodCard
 	if card && o.Status == storefront.OrderPendingPayment && pay.ProviderRef != nil && s.deps.Payments != nil {
 		if err := s.deps.Payments.CancelCheckout(ctx, *pay.ProviderRef); err != nil {
 			if errs.Is(err, errs.Conflict) {
-				return errs.E(errs.Conflict, "the payment of this order has just gone through; reload the order and cancel again")
+				return storefront.Order{}, 0, errs.E(errs.Conflict, "the payment of this order has just gone through; reload the order and cancel again")
 			}
-			return err
+			return storefront.Order{}, 0, err
 		}
 	}
 	cancelled, wasPaid, err := s.deps.Catalog.CancelOrder(ctx, o.ID)
 	if err != nil {
 		// A cancelled, paid order whose refund failed: try it again.
-		if !(errs.Is(err, errs.Conflict) && o.Status == storefront.OrderCancelled && card && pay.Status == payment.PaymentPaid) {
-			return err
+		if !(errs.Is(err, errs.Conflict) && o.Status == storefront.OrderCancelled && card &&
+			(pay.Status == payment.PaymentPaid || pay.Status == payment.PaymentPartiallyRefunded)) {
+			return storefront.Order{}, 0, err
 		}
 		cancelled, wasPaid = o, true
 	}
 	var refunded int64
 	switch {
 	case card && wasPaid && pay.PaymentRef != nil && s.deps.Payments != nil:
-		r, err := s.deps.Payments.Refund(ctx, payment.RefundRequest{PaymentRef: *pay.PaymentRef, Reason: payment.RefundRequestedByCustomer,
-			Note: "order " + o.Number + " cancelled before shipment", IdempotencyKey: fmt.Sprintf("order-%d-cancel-refund", o.ID)})
-		if err != nil {
+		// What is left paid on each parcel goes back, and into the
+		// cooperatives' ledgers (ledger.go).
+		if refunded, err = s.refundCancelledOrder(ctx, o, pay); err != nil {
 			s.log.ErrorContext(ctx, "refund of a cancelled order failed", "order", o.ID, "err", err)
-			return errs.Wrap(errs.Unavailable, err, "the order is cancelled, but the refund could not be made yet; cancel again in a moment to retry it")
-		}
-		refunded = r.Amount.Amount
-		if refunded == 0 {
-			refunded = pay.Amount
-		}
-		if _, _, err := s.deps.PaymentStore.RecordRefund(ctx, nil, pay.ID, refunded); err != nil {
-			s.log.ErrorContext(ctx, "record refund of a cancelled order", "order", o.ID, "err", err)
+			return storefront.Order{}, 0, errs.Wrap(errs.Unavailable, err, "the order is cancelled, but the refund could not be made yet; cancel again in a moment to retry it").
+				WithRetryAfter(payment.StripeRetryAfter)
 		}
 	case hasPay && (pay.Status == payment.PaymentPending || pay.Status == payment.PaymentProcessing):
 		if _, _, err := s.deps.PaymentStore.SetPaymentStatus(ctx, nil, pay.ID, payment.PaymentCancelled); err != nil {
 			s.log.WarnContext(ctx, "mark the payment of a cancelled order cancelled", "order", o.ID, "err", err)
 		}
 	}
-	return c.JSON(fiber.Map{"order": cancelled, "refund": refunded, "currency": cancelled.Currency})
+	s.mailOrder(ctx, orderNotice{Event: orderCancelledEvent, OrderID: cancelled.ID, Amount: refunded})
+	return cancelled, refunded, nil
 }
 
 func (s *Server) listCooperativeOrders(c *fiber.Ctx) error {
@@ -372,15 +329,19 @@ func (s *Server) shipFulfilment(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	shipped := f.Fulfilment
+	s.mailOrder(c.UserContext(), orderNotice{Event: orderShippedEvent, OrderID: f.OrderID, Fulfilment: &shipped})
 	return c.JSON(f)
 }
 
 // applyOrderEvent is the order side of a Stripe event whose payment row
-// just changed, inside the webhook's transaction: paid → the order is paid;
-// expired → the order expires and its stock comes back. It returns the id
-// of an order paid after it had ended (its stock is gone): the caller
-// refunds it after the commit.
-func (s *Server) applyOrderEvent(ctx context.Context, tx *gorm.DB, ev payment.Event, p payment.Payment) (lost int64, err error) {
+// just changed, inside the webhook's transaction: paid → the order is paid
+// (and its sales enter the ledgers); expired → the order expires and its
+// stock comes back; refunded → what Souk did not know of the refunded
+// total enters the ledgers. It returns the id of an order paid after it
+// had ended (its stock is gone): the caller refunds it after the commit.
+// The e-mails to send once the transaction commits are added to notices.
+func (s *Server) applyOrderEvent(ctx context.Context, tx *gorm.DB, ev payment.Event, p payment.Payment, notices *[]orderNotice) (lost int64, err error) {
 	id, err := strconv.ParseInt(ev.Reference, 10, 64)
 	if err != nil || id <= 0 {
 		return 0, errs.E(errs.BadRequest, "the event names no order")
@@ -396,6 +357,22 @@ func (s *Server) applyOrderEvent(ctx context.Context, tx *gorm.DB, ev payment.Ev
 		}
 		if gone {
 			return id, nil
+		}
+		*notices = append(*notices, orderNotice{Event: orderPaidEvent, OrderID: id})
+	case payment.PaymentPartiallyRefunded, payment.PaymentRefunded:
+		if ev.Type != payment.EventChargeRefunded {
+			return 0, nil
+		}
+		rs, err := s.deps.Catalog.RecordProviderRefundsTx(ctx, tx, id, p.AmountRefunded)
+		if err != nil {
+			return 0, err
+		}
+		var total int64
+		for _, r := range rs {
+			total += r.Amount
+		}
+		if total > 0 {
+			*notices = append(*notices, orderNotice{Event: orderRefundedEvent, OrderID: id, Amount: total})
 		}
 	case payment.PaymentExpired, payment.PaymentFailed:
 		if _, err := s.deps.Catalog.ExpireOrderTx(ctx, tx, id); err != nil {

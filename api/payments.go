@@ -77,8 +77,10 @@ func (s *Server) applyPaymentEvent(ctx context.Context, ev payment.Event) (bool,
 	}
 	var lostBooking, lostOrder, lostInvoice int64
 	var applied bool
+	var notices []orderNotice
 	err = s.deps.DB.Transact(ctx, func(tx *gorm.DB) error {
 		lostBooking, lostOrder, lostInvoice = 0, 0, 0
+		notices = nil
 		var err error
 		applied, err = s.deps.PaymentStore.ApplyOnce(ctx, tx, ev, func(tx *gorm.DB) error {
 			p, changed, err := s.deps.PaymentStore.UpdatePaymentFromEvent(ctx, tx, ev)
@@ -88,7 +90,7 @@ func (s *Server) applyPaymentEvent(ctx context.Context, ev payment.Event) (bool,
 			switch ev.Purpose {
 			case payment.PurposeOrder:
 				// Paid, or expired unpaid (stock back): see applyOrderEvent.
-				lostOrder, err = s.applyOrderEvent(ctx, tx, ev, p)
+				lostOrder, err = s.applyOrderEvent(ctx, tx, ev, p, &notices)
 				return err
 			case payment.PurposeBooking:
 				if p.Status != payment.PaymentPaid {
@@ -144,6 +146,7 @@ func (s *Server) applyPaymentEvent(ctx context.Context, ev payment.Event) (bool,
 	if lostOrder != 0 {
 		s.refundLostOrder(ctx, lostOrder, ev.PaymentRef)
 	}
+	s.mailOrder(ctx, notices...)
 	if lostInvoice != 0 && s.deps.Payments != nil {
 		if _, err := s.deps.Payments.Refund(ctx, payment.RefundRequest{
 			PaymentRef: ev.PaymentRef, Reason: payment.RefundDuplicate,

@@ -10,8 +10,10 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -59,6 +61,23 @@ type Config struct {
 	ShutdownTimeout time.Duration // SOUK_SHUTDOWN_TIMEOUT
 	RequestTimeout  time.Duration // SOUK_REQUEST_TIMEOUT: bound on each request's work
 	TrustedProxies  []string      // SOUK_TRUSTED_PROXIES: comma-separated IPs or CIDRs whose X-Forwarded-For is believed
+
+	// CommissionBPS is the platform's commission on each order line, in
+	// basis points of the line's total (1000 = 10 %), taken when the
+	// order is placed (SOUK_COMMISSION_BPS).
+	CommissionBPS int
+
+	// PprofAddr, when set, serves net/http/pprof on this loopback address
+	// (e.g. 127.0.0.1:6060), apart from the site; off by default
+	// (SOUK_PPROF_ADDR). docs/performance.md uses it to profile.
+	PprofAddr string
+
+	// FXEURPerMAD and FXUSDPerMAD are how many euros and dollars one dirham
+	// is worth, as decimals ("0.092"): the pages show approximate prices in
+	// those currencies beside the real one in MAD. Nothing is ever charged
+	// at these rates (DESIGN rule 3).
+	FXEURPerMAD string // SOUK_FX_EUR_PER_MAD
+	FXUSDPerMAD string // SOUK_FX_USD_PER_MAD
 }
 
 // MinIO holds the S3-compatible store settings; an empty Endpoint keeps
@@ -98,8 +117,17 @@ func Default() Config {
 		BodyLimitBytes:  20 << 20,
 		ShutdownTimeout: 20 * time.Second,
 		RequestTimeout:  30 * time.Second,
+		CommissionBPS:   DefaultCommissionBPS,
+		FXEURPerMAD:     "0.092",
+		FXUSDPerMAD:     "0.108",
 	}
 }
+
+// DefaultCommissionBPS is the platform's commission when none is set: 10 %.
+const DefaultCommissionBPS = 1000
+
+// MaxCommissionBPS bounds the commission: half of a line.
+const MaxCommissionBPS = 5000
 
 // Dialect returns "mysql" or "sqlite" from DatabaseURL.
 func (c Config) Dialect() string {
@@ -162,6 +190,10 @@ func Load(getenv func(string) string) (Config, error) {
 	c.BodyLimitBytes = mb << 20
 	l.duration("SOUK_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	l.duration("SOUK_REQUEST_TIMEOUT", &c.RequestTimeout)
+	l.str("SOUK_FX_EUR_PER_MAD", &c.FXEURPerMAD)
+	l.str("SOUK_FX_USD_PER_MAD", &c.FXUSDPerMAD)
+	l.str("SOUK_PPROF_ADDR", &c.PprofAddr)
+	l.int("SOUK_COMMISSION_BPS", &c.CommissionBPS)
 	if v := strings.TrimSpace(getenv("SOUK_TRUSTED_PROXIES")); v != "" {
 		for _, p := range strings.Split(v, ",") {
 			if p = strings.TrimSpace(p); p != "" {
@@ -261,7 +293,34 @@ func (c Config) Validate() error {
 	if c.RequestTimeout <= 0 {
 		bad("SOUK_REQUEST_TIMEOUT", "must be positive (e.g. 30s)")
 	}
+	if c.CommissionBPS < 0 || c.CommissionBPS > MaxCommissionBPS {
+		bad("SOUK_COMMISSION_BPS", "must be between 0 and %d basis points (1000 = 10 %%), not %d", MaxCommissionBPS, c.CommissionBPS)
+	}
+	if c.PprofAddr != "" && !loopbackAddr(c.PprofAddr) {
+		bad("SOUK_PPROF_ADDR", "must be a loopback host:port such as 127.0.0.1:6060 (profiles reveal the process), not %q", c.PprofAddr)
+	}
+	for _, fx := range []struct{ name, v string }{{"SOUK_FX_EUR_PER_MAD", c.FXEURPerMAD}, {"SOUK_FX_USD_PER_MAD", c.FXUSDPerMAD}} {
+		if !fxRate.MatchString(fx.v) || strings.Trim(fx.v, "0.") == "" {
+			bad(fx.name, "must be a positive decimal number with a dot, such as 0.092, not %q", fx.v)
+		}
+	}
 	return errors.Join(problems...)
+}
+
+// fxRate is the form of an exchange rate: digits, a dot, at most nine decimals.
+var fxRate = regexp.MustCompile(`^[0-9]{1,6}(\.[0-9]{1,9})?$`)
+
+// loopbackAddr reports whether addr is host:port on a loopback host.
+func loopbackAddr(addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // DatabaseURL is a parsed SOUK_DATABASE_URL.

@@ -79,6 +79,20 @@ func TestLoad(t *testing.T) {
 			t.Fatalf("got %v", err)
 		}
 	})
+	t.Run("OK_ExchangeRates", func(t *testing.T) {
+		c, err := Load(env(map[string]string{"SOUK_FX_EUR_PER_MAD": "0.0915", "SOUK_FX_USD_PER_MAD": "0.11"}))
+		if err != nil || c.FXEURPerMAD != "0.0915" || c.FXUSDPerMAD != "0.11" {
+			t.Fatalf("got %q %q, %v", c.FXEURPerMAD, c.FXUSDPerMAD, err)
+		}
+	})
+	t.Run("ErrExchangeRates", func(t *testing.T) {
+		for _, v := range []string{"0,092", "0", "0.000", "-0.1", "1e-2", "abc"} {
+			_, err := Load(env(map[string]string{"SOUK_FX_EUR_PER_MAD": v}))
+			if err == nil || !strings.HasPrefix(err.Error(), "SOUK_FX_EUR_PER_MAD:") {
+				t.Errorf("%q: got %v", v, err)
+			}
+		}
+	})
 	t.Run("ErrPasswordNotEchoed", func(t *testing.T) {
 		_, err := Load(env(map[string]string{"SOUK_SMTP_URL": "http://u:hunter22@mail"}))
 		if err == nil || strings.Contains(err.Error(), "hunter22") {

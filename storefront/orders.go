@@ -21,14 +21,24 @@ import (
 	"github.com/souk-tiznit/souk/payment"
 )
 
-// OrderStatus is where an order stands.
+// OrderStatus is where an order stands with its money; where each parcel
+// stands is its fulfilment's status. The two move like this:
+//
+//	card: pending_payment → paid (the signed webhook; parcels waiting → to_ship)
+//	                      → expired | cancelled (stock back, parcels cancelled)
+//	cod:  confirmed (parcels to_ship) → paid when every parcel is delivered
+//	                                  → cancelled before any parcel ships
+//	parcel: waiting → to_ship → shipped → delivered; or cancelled before it ships
+//
+// Refunds do not change either status: they are rows of order_refunds and
+// lines of the cooperatives' ledgers (ledger.go).
 type OrderStatus string
 
 // The order statuses.
 const (
 	OrderPendingPayment OrderStatus = "pending_payment" // card: stock held until the checkout is paid or expires
 	OrderConfirmed      OrderStatus = "confirmed"       // cash on delivery: to ship, paid to the courier
-	OrderPaid           OrderStatus = "paid"            // card: paid, as Stripe's signed webhook said
+	OrderPaid           OrderStatus = "paid"            // card: paid, as Stripe's signed webhook said; cod: every parcel delivered and paid
 	OrderCancelled      OrderStatus = "cancelled"       // cancelled before shipment; stock returned
 	OrderExpired        OrderStatus = "expired"         // card checkout never paid; stock returned
 )
@@ -41,6 +51,7 @@ const (
 	FulfilmentWaiting   FulfilmentStatus = "waiting"   // the order is not paid yet: do not ship
 	FulfilmentToShip    FulfilmentStatus = "to_ship"   // paid or cash on delivery: pack and ship
 	FulfilmentShipped   FulfilmentStatus = "shipped"   // handed to the carrier
+	FulfilmentDelivered FulfilmentStatus = "delivered" // in the buyer's hands (cash on delivery: paid)
 	FulfilmentCancelled FulfilmentStatus = "cancelled" // the order was cancelled or expired
 )
 
@@ -116,6 +127,11 @@ type OrderLine struct {
 	LineTotal int64 `json:"line_total"`
 	WeightG   int   `json:"weight_g"`
 	Fragile   bool  `json:"fragile"`
+	// CommissionBPS and Commission are the platform's commission on the
+	// line, fixed when it was ordered (CommissionOf). They are shown to
+	// the cooperative only, never in the buyer's order.
+	CommissionBPS int   `json:"commission_bps,omitempty"`
+	Commission    int64 `json:"commission,omitempty"`
 }
 
 // Fulfilment is the part of an order one cooperative packs and ships.
@@ -130,6 +146,7 @@ type Fulfilment struct {
 	Carrier        string           `json:"carrier,omitempty"`
 	TrackingNumber string           `json:"tracking_number,omitempty"`
 	ShippedAt      *time.Time       `json:"shipped_at,omitempty"`
+	DeliveredAt    *time.Time       `json:"delivered_at,omitempty"`
 	CreatedAt      time.Time        `json:"created_at"`
 	UpdatedAt      time.Time        `json:"updated_at"`
 }
@@ -185,6 +202,7 @@ type fulfilmentRow struct {
 	Carrier        string
 	TrackingNumber string
 	ShippedAt      *time.Time
+	DeliveredAt    *time.Time
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 }
@@ -204,6 +222,8 @@ type orderLineRow struct {
 	LineTotal     int64
 	WeightG       int
 	Fragile       bool
+	CommissionBPS int `gorm:"column:commission_bps"`
+	Commission    int64
 }
 
 func (orderLineRow) TableName() string { return "order_lines" }
@@ -229,7 +249,7 @@ func (r orderRow) order() Order {
 func (r fulfilmentRow) fulfilment() Fulfilment {
 	return Fulfilment{ID: r.ID, OrderID: r.OrderID, CooperativeID: r.CooperativeID, Status: r.Status, Subtotal: r.Subtotal,
 		Shipping: r.Shipping, WeightG: r.WeightG, Carrier: r.Carrier, TrackingNumber: r.TrackingNumber,
-		ShippedAt: utcPtr(r.ShippedAt), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+		ShippedAt: utcPtr(r.ShippedAt), DeliveredAt: utcPtr(r.DeliveredAt), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 }
 
 func (r orderLineRow) line() OrderLine {
@@ -669,7 +689,8 @@ func (s *Service) placeOrderTx(tx *gorm.DB, in OrderInput, key *string) (int64, 
 		}
 		lines[i] = orderLineRow{OrderID: row.ID, FulfilmentID: fids[p.CooperativeID], ProductID: p.ID, CooperativeID: p.CooperativeID,
 			Title: title, UnitPrice: *p.Price, Quantity: it.Quantity, FromStock: fromStock[i],
-			LineTotal: *p.Price * int64(it.Quantity), WeightG: p.weight(), Fragile: p.Fragile}
+			LineTotal: *p.Price * int64(it.Quantity), WeightG: p.weight(), Fragile: p.Fragile,
+			CommissionBPS: s.commissionBPS, Commission: CommissionOf(*p.Price*int64(it.Quantity), s.commissionBPS)}
 	}
 	if err := tx.Create(&lines).Error; err != nil {
 		return 0, fmt.Errorf("insert order lines: %w", err)
@@ -767,7 +788,7 @@ func endOrder(tx *gorm.DB, id int64, to OrderStatus, from []OrderStatus, now tim
 	if err := releaseLines(tx, id); err != nil {
 		return false, err
 	}
-	if err := tx.Model(&fulfilmentRow{}).Where("order_id = ? AND status <> ?", id, FulfilmentShipped).
+	if err := tx.Model(&fulfilmentRow{}).Where("order_id = ? AND status NOT IN ?", id, []FulfilmentStatus{FulfilmentShipped, FulfilmentDelivered}).
 		Updates(map[string]any{"status": FulfilmentCancelled, "updated_at": now}).Error; err != nil {
 		return false, fmt.Errorf("cancel fulfilments of order %d: %w", id, err)
 	}
@@ -831,6 +852,11 @@ func (s *Service) MarkOrderPaidTx(ctx context.Context, tx *gorm.DB, id int64) (l
 			Updates(map[string]any{"status": FulfilmentToShip, "updated_at": now}).Error; err != nil {
 			return false, fmt.Errorf("release fulfilments of order %d: %w", id, err)
 		}
+		// The money is in: each cooperative's sale and the commission on
+		// it enter its ledger, once (unique entry keys).
+		if err := bookOrderSales(tx, id, now); err != nil {
+			return false, err
+		}
 		return false, nil
 	}
 	var sts []OrderStatus
@@ -861,7 +887,7 @@ func (s *Service) CancelOrder(ctx context.Context, id int64) (o Order, wasPaid b
 		}
 		wasPaid = before.Status == OrderPaid
 		changed, err := endOrder(tx, id, OrderCancelled, []OrderStatus{OrderPendingPayment, OrderConfirmed, OrderPaid}, s.clock(),
-			"NOT EXISTS (SELECT 1 FROM fulfilments f WHERE f.order_id = ? AND f.status = ?)", id, FulfilmentShipped)
+			"NOT EXISTS (SELECT 1 FROM fulfilments f WHERE f.order_id = ? AND f.status IN ?)", id, []FulfilmentStatus{FulfilmentShipped, FulfilmentDelivered})
 		if err != nil {
 			return err
 		}
@@ -974,7 +1000,9 @@ func cooperativeFulfilment(tx *gorm.DB, f fulfilmentRow) (CooperativeFulfilment,
 		return CooperativeFulfilment{}, fmt.Errorf("read lines of fulfilment %d: %w", f.ID, err)
 	}
 	for _, l := range ls {
-		cf.Lines = append(cf.Lines, l.line())
+		line := l.line()
+		line.CommissionBPS, line.Commission = l.CommissionBPS, l.Commission
+		cf.Lines = append(cf.Lines, line)
 	}
 	return cf, nil
 }

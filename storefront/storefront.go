@@ -45,14 +45,18 @@ type Options struct {
 	// Now returns the current time; nil means time.Now. Tests move it to
 	// make certificates expire.
 	Now func() time.Time
+	// CommissionBPS is the platform's commission on each order line, in
+	// basis points (ledger.go); nil means DefaultCommissionBPS.
+	CommissionBPS *int
 }
 
 // Service is the storefront feature: it holds the rules and runs the
 // queries. It is safe for concurrent use and keeps no state that must agree
 // between processes.
 type Service struct {
-	db  *database.DB
-	now func() time.Time
+	db            *database.DB
+	now           func() time.Time
+	commissionBPS int
 }
 
 // New returns the storefront service over db.
@@ -61,7 +65,11 @@ func New(db *database.DB, opts Options) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{db: db, now: now}
+	bps := DefaultCommissionBPS
+	if opts.CommissionBPS != nil {
+		bps = *opts.CommissionBPS
+	}
+	return &Service{db: db, now: now, commissionBPS: bps}
 }
 
 // clock is the current instant as stored: UTC, microseconds.

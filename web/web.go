@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,7 @@ import (
 	"github.com/souk-tiznit/souk/database"
 	"github.com/souk-tiznit/souk/errs"
 	"github.com/souk-tiznit/souk/media"
+	"github.com/souk-tiznit/souk/payment"
 	"github.com/souk-tiznit/souk/storefront"
 )
 
@@ -42,11 +44,16 @@ type Deps struct {
 	// Bookings and Catalog are the domains the pages show.
 	Bookings *booking.Store
 	Catalog  *storefront.Service
+	// Orders places and cancels orders for the checkout pages (checkout.go).
+	Orders Orders
 }
 
 type site struct {
 	deps Deps
 	log  *slog.Logger
+	// rates convert MAD prices into the approximations shown beside them
+	// (EUR, USD), from the configuration.
+	rates []payment.Rate
 }
 
 // LangCookie remembers the language a visitor chose.
@@ -58,6 +65,14 @@ func Mount(app *fiber.App, deps Deps) {
 		deps.Logger = slog.Default()
 	}
 	s := &site{deps: deps, log: deps.Logger}
+	for _, fx := range []struct{ to, rate string }{{"EUR", deps.Config.FXEURPerMAD}, {"USD", deps.Config.FXUSDPerMAD}} {
+		r, err := payment.ParseRate("MAD", fx.to, fx.rate)
+		if err != nil {
+			s.log.Warn("exchange rate not usable; prices are shown in MAD only", "currency", fx.to, "err", err)
+			continue
+		}
+		s.rates = append(s.rates, r)
+	}
 	app.Get("/static/:name", serveStatic)
 	if l, ok := deps.Media.(*media.Local); ok {
 		app.Get("/media/*", serveLocalMedia(l))
@@ -99,8 +114,48 @@ func (s *site) chooseLanguage(c *fiber.Ctx) error {
 	return c.Redirect("/"+lang+"/", http.StatusFound)
 }
 
+// page starts the layout of a page whose one address is /{lang}{p}: the
+// language links keep the whole request (query included), the canonical
+// link and the hreflang alternates name p.
 func (s *site) page(c *fiber.Ctx, lang, title, p string) Page {
-	return Page{Lang: lang, Title: title, Path: p, BaseURL: strings.TrimSuffix(s.deps.Config.BaseURL, "/")}
+	return Page{Lang: lang, Title: title, Path: requestPathAfterLang(c, lang, p), Canonical: p,
+		BaseURL: strings.TrimSuffix(s.deps.Config.BaseURL, "/"), CartCount: s.cartCount(c)}
+}
+
+// requestPathAfterLang is the request's path and query after /{lang}, or
+// fallback when the request is not under /{lang}/.
+func requestPathAfterLang(c *fiber.Ctx, lang, fallback string) string {
+	if rest, ok := strings.CutPrefix(string(c.Request().RequestURI()), "/"+lang); ok && strings.HasPrefix(rest, "/") {
+		return rest
+	}
+	return fallback
+}
+
+// canonicalURL is the absolute address of the page in lang.
+func canonicalURL(p Page, lang string) string {
+	path := p.Canonical
+	if path == "" {
+		path, _, _ = strings.Cut(p.Path, "?")
+	}
+	return p.BaseURL + "/" + lang + path
+}
+
+func ogType(p Page) string {
+	if p.OGType != "" {
+		return p.OGType
+	}
+	return "website"
+}
+
+// ogLocale is the OpenGraph locale of a language, as read in Morocco.
+func ogLocale(lang string) string {
+	switch lang {
+	case "ar":
+		return "ar_MA"
+	case "fr":
+		return "fr_MA"
+	}
+	return "en_GB"
 }
 
 // render writes a component as the answer.
@@ -117,16 +172,6 @@ func render(c *fiber.Ctx, status int, comp templ.Component) error {
 type placeCard struct {
 	Slug, Name, Commune, Kind, Policy, Description string
 	Units                                          int
-}
-
-func (s *site) showHomePage(c *fiber.Ctx, lang string) error {
-	places, err := s.loadPlacesFromBookings(c, lang)
-	if err != nil {
-		return err
-	}
-	p := s.page(c, lang, T(lang, "nav.home"), "/")
-	p.Description = T(lang, "site.tagline")
-	return render(c, http.StatusOK, homePage(p, places))
 }
 
 // Localized picks the text of lang, falling back through ar → fr → en
@@ -180,10 +225,15 @@ func ErrorPage(c *fiber.Ctx, status int, e *errs.Error) error {
 		}
 	}
 	msg := T(lang, "error.generic")
-	if status == http.StatusNotFound {
+	switch {
+	case status == http.StatusNotFound:
 		msg = T(lang, "error.404")
+	case status >= 500:
+		msg = T(lang, "error.500")
 	}
-	p := Page{Lang: lang, Title: T(lang, "error.title"), Path: "/"}
+	// Error pages are never indexed, so they carry no canonical link; the
+	// cart count is not known here (no site), so none is shown.
+	p := Page{Lang: lang, Title: T(lang, "error.title"), Path: requestPathAfterLang(c, lang, "/"), NoIndex: true, CartCount: -1}
 	return render(c, status, errorPage(p, status, msg))
 }
 
@@ -193,29 +243,69 @@ func (s *site) robots(c *fiber.Ctx) error {
 	return c.SendString("User-agent: *\nDisallow: /api/\nDisallow: /*/dashboard/\nDisallow: /*/checkout\nDisallow: /*/cart\n\nSitemap: " + base + "/sitemap.xml\n")
 }
 
+// sitemapLimit bounds the products and cooperatives the sitemap lists: with
+// three languages each, it stays under the 50,000 addresses of one sitemap.
+const sitemapLimit = 10_000
+
+// sitemap lists every public page in the three languages, each with its
+// alternates (xhtml:link hreflang, x-default included).
 func (s *site) sitemap(c *fiber.Ctx) error {
+	ctx := c.UserContext()
 	base := strings.TrimSuffix(s.deps.Config.BaseURL, "/")
+	type entry struct{ path, lastmod string }
+	entries := []entry{{path: "/"}, {path: "/search"}, {path: "/venues"}, {path: "/certificates"}}
+	vs, err := s.deps.Bookings.ListVenues(ctx)
+	if err != nil {
+		return err
+	}
+	for _, v := range vs {
+		if v.Active {
+			entries = append(entries, entry{path: "/venues/" + v.Slug})
+		}
+	}
+	crafts, err := s.deps.Catalog.ListCrafts(ctx)
+	if err != nil {
+		return err
+	}
+	for _, cr := range crafts {
+		entries = append(entries, entry{path: "/crafts/" + cr.Slug})
+	}
+	products, coops, err := s.deps.Catalog.ListPublicPages(ctx, sitemapLimit)
+	if err != nil {
+		return err
+	}
+	for _, p := range products {
+		entries = append(entries, entry{path: "/products/" + p.Slug, lastmod: lastmod(p.UpdatedAt)})
+	}
+	for _, co := range coops {
+		entries = append(entries, entry{path: "/cooperatives/" + co.Slug, lastmod: lastmod(co.UpdatedAt)})
+	}
 	var b strings.Builder
 	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
 		`<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:xhtml="http://www.w3.org/1999/xhtml">` + "\n")
-	paths := []string{"/", "/venues", "/certificates"}
-	if vs, err := s.deps.Bookings.ListVenues(c.UserContext()); err == nil {
-		for _, v := range vs {
-			paths = append(paths, "/venues/"+v.Slug)
-		}
-	}
-	for _, p := range paths {
+	for _, e := range entries {
 		for _, l := range Languages {
-			fmt.Fprintf(&b, "<url><loc>%s/%s%s</loc>", base, l, p)
-			for _, alt := range Languages {
-				fmt.Fprintf(&b, `<xhtml:link rel="alternate" hreflang="%s" href="%s/%s%s"/>`, alt, base, alt, p)
+			fmt.Fprintf(&b, "<url><loc>%s/%s%s</loc>", base, l, e.path)
+			if e.lastmod != "" {
+				fmt.Fprintf(&b, "<lastmod>%s</lastmod>", e.lastmod)
 			}
+			for _, alt := range Languages {
+				fmt.Fprintf(&b, `<xhtml:link rel="alternate" hreflang="%s" href="%s/%s%s"/>`, alt, base, alt, e.path)
+			}
+			fmt.Fprintf(&b, `<xhtml:link rel="alternate" hreflang="x-default" href="%s/"/>`, base)
 			b.WriteString("</url>\n")
 		}
 	}
 	b.WriteString("</urlset>\n")
 	c.Set(fiber.HeaderContentType, "application/xml; charset=utf-8")
 	return c.SendString(b.String())
+}
+
+func lastmod(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02")
 }
 
 //go:embed static
@@ -277,7 +367,18 @@ func serveStatic(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderLastModified, startTime)
 		return c.Send(a.body)
 	}
+	// An old fingerprint (a page cached before a release) is sent to the
+	// current file; the redirect itself is not cached.
+	if m := oldFingerprint.FindStringSubmatch(name); m != nil {
+		if a, ok := assets[m[1]+m[2]]; ok {
+			c.Set(fiber.HeaderCacheControl, "no-cache")
+			return c.Redirect("/static/"+a.hashed, http.StatusFound)
+		}
+	}
 	return errs.E(errs.NotFound, "no such file")
 }
+
+// oldFingerprint matches name.<10 hex digits>.ext, giving name and .ext.
+var oldFingerprint = regexp.MustCompile(`^([a-z0-9_-]+)\.[0-9a-f]{10}(\.[a-z0-9]+)$`)
 
 var startTime = time.Now().UTC().Format(http.TimeFormat)

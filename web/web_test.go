@@ -17,7 +17,7 @@ import (
 	"github.com/souk-tiznit/souk/web"
 )
 
-func get(t *testing.T, url string, hdr map[string]string) (*http.Response, string) {
+func get(t testing.TB, url string, hdr map[string]string) (*http.Response, string) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", url, nil)
 	for k, v := range hdr {

@@ -41,6 +41,11 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 
 	srv.RunJobs(ctx)
+	if cfg.PprofAddr != "" {
+		if err := servePprof(ctx, cfg.PprofAddr, log); err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)

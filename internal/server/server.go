@@ -76,10 +76,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	s.Accounts = account.New(db, account.Options{Mail: s.Mail, BaseURL: cfg.BaseURL, Logger: log, Password: opts.PasswordParams})
 	s.Bookings = booking.NewStore(db, mailNotifier{mail: s.Mail, accounts: s.Accounts, baseURL: cfg.BaseURL, log: log}, log)
 	s.Payments = payment.NewStore(db)
-	s.Catalog = storefront.New(db, storefront.Options{})
+	s.Catalog = storefront.New(db, storefront.Options{CommissionBPS: &cfg.CommissionBPS})
 	deps := api.Deps{DB: db, Media: s.Media, Logger: log, Version: opts.Version, ErrorPage: web.ErrorPage,
 		Accounts: s.Accounts, Bookings: s.Bookings, PaymentStore: s.Payments,
-		Catalog: s.Catalog, PhotoLimiter: media.DefaultLimiter()}
+		Catalog: s.Catalog, PhotoLimiter: media.DefaultLimiter(), Mail: s.Mail}
 	if cfg.StripeEnabled() {
 		if s.Card, err = payment.NewStripe(payment.StripeConfig{SecretKey: cfg.StripeSecretKey, APIURL: cfg.StripeAPIURL, MaxNetworkRetries: 2, Logger: log}); err != nil {
 			db.Close()
@@ -88,7 +88,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		deps.Payments = s.Card
 	}
 	s.API = api.New(cfg, deps)
-	web.Mount(s.API.App(), web.Deps{DB: db, Config: cfg, Logger: log, Media: s.Media, Bookings: s.Bookings, Catalog: s.Catalog})
+	web.Mount(s.API.App(), web.Deps{DB: db, Config: cfg, Logger: log, Media: s.Media, Bookings: s.Bookings, Catalog: s.Catalog,
+		Orders: web.Orders{PlaceOrder: s.API.PlaceOrder, CancelOrder: s.API.CancelOrder, Secret: s.Secret}})
 	return s, nil
 }
 

@@ -106,3 +106,22 @@ func reachable(addr string) bool {
 	c.Close()
 	return true
 }
+
+// DefaultChromium is where Debian's chromium package puts the browser.
+const DefaultChromium = "/usr/bin/chromium"
+
+// Chromium returns the path of the Chromium the browser tests drive:
+// SOUK_TEST_CHROMIUM (the test runner installs Debian's chromium when it
+// is missing and exports its path), else DefaultChromium. Without one the
+// test skips loudly, or fails under CI=true.
+func Chromium(tb testing.TB) string {
+	tb.Helper()
+	p := os.Getenv("SOUK_TEST_CHROMIUM")
+	if p == "" {
+		p = DefaultChromium
+	}
+	if st, err := os.Stat(p); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+		Missing(tb, "chromium", p+" (apt-get install -y chromium)")
+	}
+	return p
+}

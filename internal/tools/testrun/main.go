@@ -3,7 +3,9 @@
 // versions with `go install` into a cache outside the repository (reused
 // when present), starts them on free loopback ports, finds MySQL/MariaDB,
 // passes their addresses to the tests in SOUK_TEST_* variables, prints which
-// peers were used, and stops the peers afterwards.
+// peers were used, and stops the peers afterwards. The browser tests'
+// Chromium is Debian's chromium package, installed with apt-get when it is
+// missing and the runner is root.
 //
 // Under CI=true a peer that cannot be built, started or reached fails the
 // run before any test starts.
@@ -97,6 +99,13 @@ func run() int {
 			env = append(env, "SOUK_TEST_MINIO_ENDPOINT="+endpoint, "SOUK_TEST_MINIO_ACCESS_KEY="+user, "SOUK_TEST_MINIO_SECRET_KEY="+pass)
 			used = append(used, "minio at "+endpoint)
 		}
+	}
+	if path, err := ensureChromium(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "testrun: chromium: %v\n", err)
+		missing = append(missing, "chromium ("+chromiumPath+")")
+	} else {
+		env = append(env, "SOUK_TEST_CHROMIUM="+path)
+		used = append(used, "chromium at "+path)
 	}
 	dsn, addr := mysqlDSN()
 	if reachable(addr, 3*time.Second) {
@@ -283,6 +292,49 @@ func waitHTTP(ctx context.Context, url string, limit time.Duration, ok func(int)
 		}
 	}
 	return fmt.Errorf("%s did not answer within %s", url, limit)
+}
+
+// chromiumPath is where Debian's chromium package puts the browser the
+// browser tests drive (chromedp).
+const chromiumPath = "/usr/bin/chromium"
+
+// ensureChromium returns the browser's path, installing Debian's chromium
+// package with apt-get when it is missing and we are root (containers,
+// CI). Elsewhere a missing browser is reported, never installed.
+func ensureChromium(ctx context.Context) (string, error) {
+	if st, err := os.Stat(chromiumPath); err == nil && !st.IsDir() {
+		return chromiumPath, nil
+	}
+	if os.Geteuid() != 0 {
+		return "", fmt.Errorf("%s is missing and we are not root: install it with `sudo apt-get install -y chromium`", chromiumPath)
+	}
+	if _, err := exec.LookPath("apt-get"); err != nil {
+		return "", fmt.Errorf("%s is missing and there is no apt-get to install it", chromiumPath)
+	}
+	fmt.Println("testrun: installing chromium with apt-get (first run only)…")
+	start := time.Now()
+	install := func() error {
+		cmd := exec.CommandContext(ctx, "apt-get", "install", "-y", "--no-install-recommends", "chromium")
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		return cmd.Run()
+	}
+	if err := install(); err != nil {
+		// A fresh container has no package lists yet.
+		update := exec.CommandContext(ctx, "apt-get", "update")
+		update.Stdout, update.Stderr = os.Stdout, os.Stderr
+		if uerr := update.Run(); uerr != nil {
+			return "", fmt.Errorf("apt-get update: %w", uerr)
+		}
+		if err := install(); err != nil {
+			return "", fmt.Errorf("apt-get install -y chromium: %w", err)
+		}
+	}
+	if _, err := os.Stat(chromiumPath); err != nil {
+		return "", fmt.Errorf("chromium installed but %s is missing: %w", chromiumPath, err)
+	}
+	fmt.Printf("testrun: installed chromium in %s\n", time.Since(start).Round(time.Second))
+	return chromiumPath, nil
 }
 
 func mysqlDSN() (dsn, addr string) {
