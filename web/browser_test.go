@@ -242,7 +242,7 @@ func TestBrowserCheckoutCashOnDelivery(t *testing.T) {
 				chromedp.WaitVisible(`[data-order-status="confirmed"]`, chromedp.ByQuery))
 			var loc, number string
 			b.run("order page", chromedp.Location(&loc), chromedp.Text(`[data-order-number]`, &number, chromedp.ByQuery))
-			if !regexp.MustCompile(`/` + lang + `/orders/\d+$`).MatchString(loc) || !strings.HasPrefix(number, "SOUK-") {
+			if !regexp.MustCompile(`/`+lang+`/orders/\d+$`).MatchString(loc) || !strings.HasPrefix(number, "SOUK-") {
 				t.Fatalf("order page %s shows %q", loc, number)
 			}
 			b.screenshot(lang + "-order")
