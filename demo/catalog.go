@@ -128,8 +128,8 @@ var Cooperatives = []coop{
 // seedCatalog creates the cooperatives (verified, each with a manager who
 // shares the administrator's generated demo password), their certificates
 // (verified) and their products (published, with generated photos).
-func seedCatalog(ctx context.Context, db *database.DB, store media.Store, adminEmail, password string) (coops, products int, err error) {
-	acc := account.New(db, account.Options{})
+func seedCatalog(ctx context.Context, db *database.DB, store media.Store, params account.PasswordParams, adminEmail, password string) (coops, products int, err error) {
+	acc := account.New(db, account.Options{Password: params})
 	shop := storefront.New(db, storefront.Options{})
 	admin, err := acc.FindUserByEmail(ctx, adminEmail)
 	if err != nil {

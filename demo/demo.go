@@ -29,6 +29,9 @@ type Options struct {
 	// Media receives the products' photos and certificate documents; nil
 	// seeds the places only.
 	Media media.Store
+	// Password overrides the argon2id cost of the demo accounts' hashes
+	// (tests use account.TestPasswordParams); zero is the production cost.
+	Password account.PasswordParams
 }
 
 // Result counts what was seeded.
@@ -251,14 +254,14 @@ func Seed(ctx context.Context, db *database.DB, opts Options) (Result, error) {
 	// The administrator gets a fresh random password, kept (mode 0600) where
 	// `souk serve` prints it at every start.
 	res.AdminEmail, res.AdminPassword = AdminEmail, randomPassword()
-	if _, err := account.New(db, account.Options{}).CreateAdmin(ctx, res.AdminEmail, "Administrateur Souk", res.AdminPassword); err != nil {
+	if _, err := account.New(db, account.Options{Password: opts.Password}).CreateAdmin(ctx, res.AdminEmail, "Administrateur Souk", res.AdminPassword); err != nil {
 		return res, fmt.Errorf("seed the administrator: %w", err)
 	}
 	if res.Fairs, err = seedFairs(ctx, db); err != nil {
 		return res, fmt.Errorf("seed the fairs: %w", err)
 	}
 	if opts.Media != nil {
-		if res.Cooperatives, res.Products, err = seedCatalog(ctx, db, opts.Media, res.AdminEmail, res.AdminPassword); err != nil {
+		if res.Cooperatives, res.Products, err = seedCatalog(ctx, db, opts.Media, opts.Password, res.AdminEmail, res.AdminPassword); err != nil {
 			return res, fmt.Errorf("seed the catalog: %w", err)
 		}
 	}

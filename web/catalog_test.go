@@ -50,7 +50,7 @@ func startShop(tb testing.TB) *shop {
 		cancel()
 		tb.Fatal(err)
 	}
-	if _, err := demo.Seed(ctx, srv.DB, demo.Options{Media: srv.Media}); err != nil {
+	if _, err := demo.Seed(ctx, srv.DB, demo.Options{Media: srv.Media, Password: account.TestPasswordParams}); err != nil {
 		cancel()
 		tb.Fatal(err)
 	}

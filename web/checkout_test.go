@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/souk-tiznit/souk/account"
 	"github.com/souk-tiznit/souk/api"
 	"github.com/souk-tiznit/souk/demo"
 	"github.com/souk-tiznit/souk/internal/testserver"
@@ -107,7 +108,7 @@ func demoProducts(t *testing.T, s *testserver.Server) (int64, int64) {
 func startDemo(t *testing.T, opts testserver.Options) *testserver.Server {
 	t.Helper()
 	s := testserver.Start(t, opts)
-	if _, err := demo.Seed(context.Background(), s.DB, demo.Options{Media: s.Media}); err != nil {
+	if _, err := demo.Seed(context.Background(), s.DB, demo.Options{Media: s.Media, Password: account.TestPasswordParams}); err != nil {
 		t.Fatal(err)
 	}
 	return s

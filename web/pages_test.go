@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/souk-tiznit/souk/account"
 	"github.com/souk-tiznit/souk/booking"
 	"github.com/souk-tiznit/souk/demo"
 	"github.com/souk-tiznit/souk/internal/testserver"
@@ -18,7 +19,7 @@ import (
 func TestVenuePageFloorPlan(t *testing.T) {
 	s := testserver.Start(t, testserver.Options{})
 	ctx := context.Background()
-	if _, err := demo.Seed(ctx, s.DB, demo.Options{}); err != nil {
+	if _, err := demo.Seed(ctx, s.DB, demo.Options{Password: account.TestPasswordParams}); err != nil {
 		t.Fatal(err)
 	}
 	resp, body := get(t, s.URL+"/fr/venues/aouartas-artisan-zone", nil)
@@ -56,7 +57,7 @@ func TestVenuePageFloorPlan(t *testing.T) {
 // certified products; an unknown number says so.
 func TestCertificateCheckPage(t *testing.T) {
 	s := testserver.Start(t, testserver.Options{})
-	if _, err := demo.Seed(context.Background(), s.DB, demo.Options{Media: s.Media}); err != nil {
+	if _, err := demo.Seed(context.Background(), s.DB, demo.Options{Media: s.Media, Password: account.TestPasswordParams}); err != nil {
 		t.Fatal(err)
 	}
 	resp, _ := get(t, s.URL+"/fr/certificates?number=MFM-2025-0412", nil)

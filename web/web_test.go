@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/souk-tiznit/souk/account"
 	"github.com/souk-tiznit/souk/demo"
 	"github.com/souk-tiznit/souk/internal/testserver"
 	"github.com/souk-tiznit/souk/media"
@@ -97,7 +98,7 @@ func TestLocalizedFallback(t *testing.T) {
 // counts, in each language, as valid HTML with lang and dir set.
 func TestHomePageShowsThePlaces(t *testing.T) {
 	s := testserver.Start(t, testserver.Options{})
-	if _, err := demo.Seed(context.Background(), s.DB, demo.Options{}); err != nil {
+	if _, err := demo.Seed(context.Background(), s.DB, demo.Options{Password: account.TestPasswordParams}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ lang, dir, units string }{
