@@ -739,3 +739,14 @@ func (s *site) submitOrderCancel(c *fiber.Ctx, lang string) error {
 	}
 	return c.Redirect(to, http.StatusSeeOther)
 }
+
+// inputDir is the direction of a form field: e-mail addresses and phone
+// numbers are written left to right on every page (an Arabic page would
+// otherwise show 06 12 34 56 78 as 78 56 34 12 06), other text follows
+// what is typed.
+func inputDir(typ string) string {
+	if typ == "email" || typ == "tel" {
+		return "ltr"
+	}
+	return "auto"
+}
