@@ -50,7 +50,7 @@ func (s *Server) PlaceOrder(ctx context.Context, in storefront.Checkout) (storef
 		lang = "fr"
 	}
 	oi := storefront.OrderInput{Items: in.Items, Email: in.Email, ShippingAddress: in.ShippingAddress,
-		PaymentMethod: in.PaymentMethod, IdempotencyKey: in.IdempotencyKey}
+		PaymentMethod: in.PaymentMethod, IdempotencyKey: in.IdempotencyKey, Lang: lang}
 	token := ""
 	if in.Buyer != nil {
 		id := in.Buyer.UserID

@@ -32,10 +32,14 @@ type orderNotice struct {
 	Amount     int64                  // refunded
 }
 
-// orderLang is the language of an order's e-mails: orders keep no language
-// of their own yet, so French, the common written language of Souk's
-// buyers in Morocco.
-func orderLang(storefront.Order) string { return "fr" }
+// orderLang is the language of an order's e-mails: the one it was placed
+// in (French for orders placed before orders kept one).
+func orderLang(o storefront.Order) string {
+	if o.Lang == "ar" || o.Lang == "en" {
+		return o.Lang
+	}
+	return "fr"
+}
 
 // mailOrder sends the buyer the e-mail of each notice, after the change it
 // tells of is committed. Mail is best effort: the change stands whatever

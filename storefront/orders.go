@@ -90,24 +90,27 @@ type OrderItem struct {
 
 // Order is a buyer's order of products from one or more cooperatives.
 type Order struct {
-	ID              int64              `json:"id"`
-	Number          string             `json:"number"`
-	Status          OrderStatus        `json:"status"`
-	PaymentMethod   OrderPaymentMethod `json:"payment_method"`
-	BuyerID         *int64             `json:"buyer_id,omitempty"`
-	Email           string             `json:"email"`
-	Subtotal        int64              `json:"subtotal"`
-	Shipping        int64              `json:"shipping"`
-	Total           int64              `json:"total"`
-	Currency        string             `json:"currency"`
-	ShippingAddress Address            `json:"shipping_address"`
-	ExpiresAt       *time.Time         `json:"expires_at,omitempty"`
-	PaidAt          *time.Time         `json:"paid_at,omitempty"`
-	CancelledAt     *time.Time         `json:"cancelled_at,omitempty"`
-	CreatedAt       time.Time          `json:"created_at"`
-	UpdatedAt       time.Time          `json:"updated_at"`
-	Lines           []OrderLine        `json:"lines"`
-	Fulfilments     []Fulfilment       `json:"fulfilments"`
+	ID            int64              `json:"id"`
+	Number        string             `json:"number"`
+	Status        OrderStatus        `json:"status"`
+	PaymentMethod OrderPaymentMethod `json:"payment_method"`
+	BuyerID       *int64             `json:"buyer_id,omitempty"`
+	Email         string             `json:"email"`
+	// Lang is the language the order was placed in (ar, fr, en): its
+	// e-mails are written in it.
+	Lang            string       `json:"lang"`
+	Subtotal        int64        `json:"subtotal"`
+	Shipping        int64        `json:"shipping"`
+	Total           int64        `json:"total"`
+	Currency        string       `json:"currency"`
+	ShippingAddress Address      `json:"shipping_address"`
+	ExpiresAt       *time.Time   `json:"expires_at,omitempty"`
+	PaidAt          *time.Time   `json:"paid_at,omitempty"`
+	CancelledAt     *time.Time   `json:"cancelled_at,omitempty"`
+	CreatedAt       time.Time    `json:"created_at"`
+	UpdatedAt       time.Time    `json:"updated_at"`
+	Lines           []OrderLine  `json:"lines"`
+	Fulfilments     []Fulfilment `json:"fulfilments"`
 
 	accessTokenHash string
 }
@@ -182,6 +185,7 @@ type orderRow struct {
 	ShipPostalCode  string
 	ShipCountry     string
 	ShipPhone       string
+	Lang            string
 	ExpiresAt       *time.Time
 	PaidAt          *time.Time
 	CancelledAt     *time.Time
@@ -236,6 +240,7 @@ func (r orderRow) order() Order {
 			PostalCode: r.ShipPostalCode, Country: r.ShipCountry, Phone: r.ShipPhone},
 		ExpiresAt: utcPtr(r.ExpiresAt), PaidAt: utcPtr(r.PaidAt), CancelledAt: utcPtr(r.CancelledAt),
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), Lines: []OrderLine{}, Fulfilments: []Fulfilment{},
+		Lang: r.Lang,
 	}
 	if r.Number != nil {
 		o.Number = *r.Number
@@ -300,6 +305,9 @@ type OrderInput struct {
 	IdempotencyKey string
 	// COD is the cash-on-delivery policy; the zero value is the default.
 	COD payment.CODPolicy
+	// Lang is the buyer's language (ar, fr, en) for the order's e-mails;
+	// anything else is French.
+	Lang string
 	// OnPlaced, when set, runs inside the order's transaction once the
 	// order is stored (to record its cash-on-delivery payment): its error
 	// undoes the whole order. It may run more than once when the
@@ -658,7 +666,7 @@ func (s *Service) placeOrderTx(tx *gorm.DB, in OrderInput, key *string) (int64, 
 		ShipName: in.ShippingAddress.Name, ShipLine1: in.ShippingAddress.Line1, ShipLine2: in.ShippingAddress.Line2,
 		ShipCity: in.ShippingAddress.City, ShipPostalCode: in.ShippingAddress.PostalCode,
 		ShipCountry: in.ShippingAddress.Country, ShipPhone: in.ShippingAddress.Phone,
-		ExpiresAt: expires, CreatedAt: now, UpdatedAt: now,
+		ExpiresAt: expires, CreatedAt: now, UpdatedAt: now, Lang: orderLang(in.Lang),
 	}
 	if in.BuyerID == nil {
 		h := HashAccessToken(in.AccessToken)
@@ -1058,4 +1066,14 @@ func (s *Service) ShipFulfilment(ctx context.Context, p *account.Principal, id i
 		return err
 	})
 	return out, err
+}
+
+// orderLang is the language an order keeps: ar, fr or en, French when the
+// buyer's is none of them.
+func orderLang(lang string) string {
+	switch lang {
+	case "ar", "en":
+		return lang
+	}
+	return "fr"
 }
