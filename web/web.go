@@ -24,6 +24,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/souk-tiznit/souk/account"
 	"github.com/souk-tiznit/souk/booking"
 	"github.com/souk-tiznit/souk/config"
 	"github.com/souk-tiznit/souk/database"
@@ -46,6 +47,10 @@ type Deps struct {
 	Catalog  *storefront.Service
 	// Orders places and cancels orders for the checkout pages (checkout.go).
 	Orders Orders
+	// Accounts reads users, cooperatives and members for the dashboards.
+	Accounts *account.Service
+	// Sessions signs visitors in and out (auth.go).
+	Sessions Sessions
 }
 
 type site struct {
@@ -87,6 +92,10 @@ func Mount(app *fiber.App, deps Deps) {
 	app.Get("/:lang<len(2)>/certificates/:number", s.withLang(s.showCertificatePage))
 	s.mountCatalogPages(app)
 	s.mountCheckoutPages(app)
+	s.mountAuthPages(app)
+	s.mountCooperativeDashboard(app)
+	s.mountArtisanDashboard(app)
+	s.mountAdminDashboard(app)
 }
 
 // withLang checks the language of the URL and remembers it in a cookie.

@@ -89,7 +89,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 	s.API = api.New(cfg, deps)
 	web.Mount(s.API.App(), web.Deps{DB: db, Config: cfg, Logger: log, Media: s.Media, Bookings: s.Bookings, Catalog: s.Catalog,
-		Orders: web.Orders{PlaceOrder: s.API.PlaceOrder, CancelOrder: s.API.CancelOrder, Secret: s.Secret}})
+		Orders:   web.Orders{PlaceOrder: s.API.PlaceOrder, CancelOrder: s.API.CancelOrder, Secret: s.Secret},
+		Accounts: s.Accounts, Sessions: web.Sessions{SignIn: s.API.SignIn, SignOut: s.API.SignOut}})
 	return s, nil
 }
 
