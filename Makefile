@@ -59,7 +59,7 @@ fuzz:
 
 ## bench: Souk's paths against the limit measured in the same run (docs/performance.md);
 ##        writes bench/results/<date>-<db>.md. BENCH_DB=mysql (MariaDB at 127.0.0.1:3306),
-##        BENCH_SIZE=quick (1,000 products), BENCH_DURATION=5s, BENCH_ROUNDS=3
+##        BENCH_SIZE=quick (1,000 products), BENCH_DURATION=4s, BENCH_ROUNDS=3
 bench:
 	GO=$(GO) $(GO) run ./internal/tools/bench
 

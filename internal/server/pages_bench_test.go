@@ -48,10 +48,11 @@ func BenchmarkPages(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(rc.Response.Body())))
 			for b.Loop() {
+				var rc fasthttp.RequestCtx // a fresh one each time, as the server hands out
 				rc.Init(&req, nil, nil)
 				h(&rc)
 				if rc.Response.StatusCode() != fasthttp.StatusOK {
-					b.Fatalf("%s answers %d", pg.uri, rc.Response.StatusCode())
+					b.Fatalf("%s answers %d: %.300s", pg.uri, rc.Response.StatusCode(), rc.Response.Body())
 				}
 			}
 		})

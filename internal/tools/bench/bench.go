@@ -297,13 +297,16 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 
 	// Warm both servers up: caches, connection pools, the page cache.
 	warm := min(o.Duration, 2*time.Second)
+	// (A path slower than a second was warmed by its four probes.)
 	for _, p := range reads {
-		if p.Skipped == "" {
+		if p.Skipped == "" && p.Single < time.Second {
 			closedLoop(ctx, hcS, p.Conns, warm/2, &p.next, p.Souk, p.OK)
 		}
 	}
 	for _, r := range refs {
-		closedLoop(ctx, hcR, r.Conns, warm/2, &next, get(refAddr, r.URI), isOK)
+		if r.Single < time.Second {
+			closedLoop(ctx, hcR, r.Conns, warm/2, &next, get(refAddr, r.URI), isOK)
+		}
 	}
 
 	// Capacity: closed loop, Souk and reference alternating, round after round.
@@ -331,6 +334,10 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	// Latency: open loop at fixed shares of the measured capacity.
 	for _, p := range rep.Paths {
 		if p.Skipped != "" || p.NoOpen != "" || p.medRPS() <= 0 {
+			continue
+		}
+		if p.medRPS()*0.25*o.Duration.Seconds() < 5 {
+			p.NoOpen = fmt.Sprintf("not run: at %s req/s an open loop of %s sends too few requests to have percentiles", num(p.medRPS()), o.Duration)
 			continue
 		}
 		for _, share := range []float64{0.25, 0.5, 0.8} {
@@ -385,7 +392,7 @@ func firstError(log string) string {
 // not so many that a slow path's requests wait past the request timeout.
 func connsFor(single time.Duration, most int) int {
 	if n := int(2 * time.Second / max(single, time.Microsecond)); n < most {
-		return max(2, n)
+		return max(1, n)
 	}
 	return most
 }

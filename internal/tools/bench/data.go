@@ -63,6 +63,10 @@ func prepareData(ctx context.Context, o options, runDir, soukBin string, log *sl
 			return nil, err
 		}
 		ds.URL = "sqlite://" + runDB
+		// Migrations added since the set was cached apply to the copy.
+		if err := migrate(ctx, soukBin, ds.URL, runDir); err != nil {
+			return nil, err
+		}
 		return ds, nil
 	}
 
@@ -165,7 +169,31 @@ func copyMySQL(ctx context.Context, db *sql.DB, from, to string) error {
 		if n > 0 {
 			continue
 		}
-		if _, err := conn.ExecContext(ctx, fmt.Sprintf("INSERT INTO `%s`.`%s` SELECT * FROM `%s`.`%s`", to, t, from, t)); err != nil {
+		// By name: migrations added since the set was cached may have
+		// added columns (with their defaults) to the run's tables.
+		var cols []string
+		crows, err := conn.QueryContext(ctx, `SELECT a.column_name FROM information_schema.columns a
+			JOIN information_schema.columns b ON b.table_schema = ? AND b.table_name = a.table_name AND b.column_name = a.column_name
+			WHERE a.table_schema = ? AND a.table_name = ? ORDER BY a.ordinal_position`, to, from, t)
+		if err != nil {
+			return fmt.Errorf("columns of %s: %w", t, err)
+		}
+		for crows.Next() {
+			var c string
+			if err := crows.Scan(&c); err != nil {
+				crows.Close()
+				return err
+			}
+			cols = append(cols, "`"+c+"`")
+		}
+		if err := crows.Close(); err != nil {
+			return err
+		}
+		if len(cols) == 0 {
+			continue // a table the migrations dropped
+		}
+		list := strings.Join(cols, ", ")
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf("INSERT INTO `%s`.`%s` (%s) SELECT %s FROM `%s`.`%s`", to, t, list, list, from, t)); err != nil {
 			return fmt.Errorf("copy table %s: %w", t, err)
 		}
 	}

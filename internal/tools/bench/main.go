@@ -12,7 +12,7 @@
 //	BENCH_DB        sqlite (default) or mysql (MariaDB at BENCH_MYSQL)
 //	BENCH_MYSQL     user@host:port of the MariaDB server (root@127.0.0.1:3306)
 //	BENCH_SIZE      full (100,000 products, default) or quick (1,000)
-//	BENCH_DURATION  length of each measured run (5s)
+//	BENCH_DURATION  length of each measured run (4s)
 //	BENCH_ROUNDS    closed-loop rounds per path; the median is reported (3)
 //	BENCH_CONNS     connections of the closed-loop generator (32)
 //	BENCH_SEED      seed of the data generator (1)
@@ -66,7 +66,7 @@ type options struct {
 }
 
 func loadOptions(getenv func(string) string) (options, error) {
-	o := options{DB: "sqlite", MySQL: "root@127.0.0.1:3306", Duration: 5 * time.Second, Rounds: 3, Conns: 32, Seed: 1,
+	o := options{DB: "sqlite", MySQL: "root@127.0.0.1:3306", Duration: 4 * time.Second, Rounds: 3, Conns: 32, Seed: 1,
 		Out: "bench/results", Profile: true, Go: "go"}
 	get := func(k, def string) string {
 		if v := strings.TrimSpace(getenv(k)); v != "" {
@@ -85,8 +85,8 @@ func loadOptions(getenv func(string) string) (options, error) {
 	}
 	o.Size = sz
 	var err error
-	if o.Duration, err = time.ParseDuration(get("BENCH_DURATION", "5s")); err != nil || o.Duration < 200*time.Millisecond {
-		return o, fmt.Errorf("BENCH_DURATION must be a duration of at least 200ms, such as 5s, not %q", getenv("BENCH_DURATION"))
+	if o.Duration, err = time.ParseDuration(get("BENCH_DURATION", "4s")); err != nil || o.Duration < 200*time.Millisecond {
+		return o, fmt.Errorf("BENCH_DURATION must be a duration of at least 200ms, such as 4s, not %q", getenv("BENCH_DURATION"))
 	}
 	if o.Rounds, err = strconv.Atoi(get("BENCH_ROUNDS", "3")); err != nil || o.Rounds < 1 {
 		return o, fmt.Errorf("BENCH_ROUNDS must be 1 or more")

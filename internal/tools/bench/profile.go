@@ -23,8 +23,9 @@ type profile struct {
 }
 
 // profileSlowest takes a CPU profile and the allocations of the three
-// Souk paths that cost the most CPU per request, each under closed-loop
-// load, through souk's opt-in pprof listener (SOUK_PPROF_ADDR).
+// Souk paths that cost the most CPU per request, and of the paths with a
+// budget, each under closed-loop load, through souk's opt-in pprof
+// listener (SOUK_PPROF_ADDR).
 func profileSlowest(ctx context.Context, o options, rep *report, hc *fasthttp.HostClient, pprofAddr string, log *slog.Logger) {
 	var ps []*path
 	for _, p := range rep.Paths {
@@ -44,6 +45,12 @@ func profileSlowest(ctx context.Context, o options, rep *report, hc *fasthttp.Ho
 	if len(ps) > 3 {
 		ps = ps[:3]
 	}
+	// And the paths with a budget, whatever their rank.
+	for _, name := range []string{"product page HTML", "availability 25×31", "hold, distinct units"} {
+		if p := findPath(rep, name); p != nil && !slices.Contains(ps, p) {
+			ps = append(ps, p)
+		}
+	}
 	dir := mkdir(filepath.Join(o.Out, fmt.Sprintf("%s-%s-pprof", rep.Started.Format("2006-01-02"), o.DB)))
 	secs := max(2, int(o.Duration.Seconds()))
 	for _, p := range ps {
@@ -51,7 +58,7 @@ func profileSlowest(ctx context.Context, o options, rep *report, hc *fasthttp.Ho
 		before := filepath.Join(dir, name+".allocs-before.pb.gz")
 		after := filepath.Join(dir, name+".allocs.pb.gz")
 		cpu := filepath.Join(dir, name+".cpu.pb.gz")
-		if err := fetch(fmt.Sprintf("http://%s/debug/pprof/allocs", pprofAddr), before); err != nil {
+		if err := fetch(fmt.Sprintf("http://%s/debug/pprof/allocs?gc=1", pprofAddr), before); err != nil {
 			log.Warn("profile", "path", p.Name, "err", err)
 			continue
 		}
@@ -62,7 +69,7 @@ func profileSlowest(ctx context.Context, o options, rep *report, hc *fasthttp.Ho
 			log.Warn("profile", "path", p.Name, "err", err)
 			continue
 		}
-		if err := fetch(fmt.Sprintf("http://%s/debug/pprof/allocs", pprofAddr), after); err != nil {
+		if err := fetch(fmt.Sprintf("http://%s/debug/pprof/allocs?gc=1", pprofAddr), after); err != nil {
 			log.Warn("profile", "path", p.Name, "err", err)
 			continue
 		}

@@ -52,31 +52,32 @@ func writeReport(rep *report, log *slog.Logger) error {
 
 	fort := rep.Refs["fortunes"]
 	w("## Capacity (closed loop, saturation)\n\n")
-	w("| path | Souk req/s | CPU µs/req | busy | DB CPU µs/req | SQL/req | reference | ref req/s | ref CPU µs/req | ref busy | ratio | vs Fortunes |\n")
-	w("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|\n")
+	w("| path | Souk req/s | CPU µs/req | busy | DB CPU µs/req | SQL/req | reference | ref req/s | ref CPU µs/req | ref busy | ratio req/s | ratio CPU | vs Fortunes req/s | vs Fortunes CPU |\n")
+	w("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, p := range rep.Paths {
 		if p.Skipped != "" {
-			w("| %s | skipped | | | | | | | | | | |\n", p.Name)
+			w("| %s | skipped | | | | | | | | | | | | |\n", p.Name)
 			continue
 		}
 		dbcpu := "—"
 		if o.DB == "mysql" {
 			dbcpu = num(p.medDBCPU())
 		}
-		refName, refRPS, refCPU, refBusy, ratio := "—", "", "", "", ""
+		refName, refRPS, refCPU, refBusy, ratio, ratioCPU := "—", "", "", "", "", ""
 		if r := rep.Refs[p.Ref]; r != nil {
 			refName, refRPS, refCPU, refBusy = r.Name, num(r.medRPS()), num(r.medCPU()), fmt.Sprintf("%.0f%%", 100*r.medBusy())
-			ratio = fmt.Sprintf("%.0f%%", 100*p.medRPS()/r.medRPS())
+			ratio = pct(p.medRPS(), r.medRPS())
+			ratioCPU = pct(r.medCPU(), p.medCPU())
 		}
-		vsF := ""
+		vsF, vsFCPU := "", ""
 		if fort != nil && fort.medRPS() > 0 && p.Kind == "read" {
-			vsF = fmt.Sprintf("%.0f%%", 100*p.medRPS()/fort.medRPS())
+			vsF, vsFCPU = pct(p.medRPS(), fort.medRPS()), pct(fort.medCPU(), p.medCPU())
 		}
-		w("| %s | %s | %s | %.0f%% | %s | %s | %s | %s | %s | %s | %s | %s |\n", p.Name, num(p.medRPS()), num(p.medCPU()), 100*p.medBusy(), dbcpu,
-			num(p.medQueries()), refName, refRPS, refCPU, refBusy, ratio, vsF)
+		w("| %s | %s | %s | %.0f%% | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", p.Name, num(p.medRPS()), num(p.medCPU()), 100*p.medBusy(), dbcpu,
+			num(p.medQueries()), refName, refRPS, refCPU, refBusy, ratio, ratioCPU, vsF, vsFCPU)
 	}
 	if fort != nil {
-		w("| *Fortunes reference* | | | | | | %s | %s | %s | %.0f%% | | 100%% |\n", fort.Name, num(fort.medRPS()), num(fort.medCPU()), 100*fort.medBusy())
+		w("| *Fortunes reference* | | | | | | %s | %s | %s | %.0f%% | | | 100%% | 100%% |\n", fort.Name, num(fort.medRPS()), num(fort.medCPU()), 100*fort.medBusy())
 	}
 	if o.DB == "sqlite" {
 		w("\nSQL/req is n/m (not measured) on SQLite: the queries run inside the server process and Souk exposes no query counter; the MariaDB run counts them (`Questions`).\n")
@@ -164,7 +165,7 @@ func writeReport(rep *report, log *slog.Logger) error {
 		}
 	}
 
-	w("\n## Profiles of the three costliest paths (CPU per request)\n\n")
+	w("\n## Profiles: the three costliest paths (CPU per request) and the paths with a budget\n\n")
 	any := false
 	for _, p := range rep.Paths {
 		if p.Profiled == nil {
@@ -220,6 +221,21 @@ func writeReport(rep *report, log *slog.Logger) error {
 	return nil
 }
 
+// pct is a/b as a percentage, with precision where it is small.
+func pct(a, b float64) string {
+	if b <= 0 {
+		return ""
+	}
+	r := 100 * a / b
+	if r < 0.01 {
+		return "<0.01%"
+	}
+	if r < 1 {
+		return fmt.Sprintf("%.2f%%", r)
+	}
+	return fmt.Sprintf("%.0f%%", r)
+}
+
 func fmtList(xs []float64) string {
 	var s []string
 	for _, x := range xs {
@@ -268,8 +284,10 @@ func budgets(rep *report) [][3]string {
 			return
 		}
 		r := p.medRPS() / ref.medRPS()
-		out = append(out, [3]string{label, fmt.Sprintf("%.0f%% (%s of %s req/s)", 100*r, num(p.medRPS()), num(ref.medRPS())),
-			verdict(r >= want, fmt.Sprintf("%+.0f points", 100*(r-want)))})
+		rc := ref.medCPU() / p.medCPU()
+		out = append(out, [3]string{label, fmt.Sprintf("%s by req/s (%s of %s); %s by CPU per request (%s µs against %s µs)",
+			pct(p.medRPS(), ref.medRPS()), num(p.medRPS()), num(ref.medRPS()), pct(ref.medCPU(), p.medCPU()), num(p.medCPU()), num(ref.medCPU())),
+			verdict(r >= want, fmt.Sprintf("%+.1f points by req/s, %+.1f by CPU", 100*(r-want), 100*(rc-want)))})
 	}
 	ratioBudget("product page HTML", "product page HTML ≥ 60% of Fortunes req/s", 0.6, fort)
 	ratioBudget("search JSON (q + craft + facets)", "search JSON ≥ 50% of Fortunes req/s", 0.5, fort)
