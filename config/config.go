@@ -60,7 +60,10 @@ type Config struct {
 	BodyLimitBytes  int           // SOUK_BODY_LIMIT_MB
 	ShutdownTimeout time.Duration // SOUK_SHUTDOWN_TIMEOUT
 	RequestTimeout  time.Duration // SOUK_REQUEST_TIMEOUT: bound on each request's work
-	TrustedProxies  []string      // SOUK_TRUSTED_PROXIES: comma-separated IPs or CIDRs whose X-Forwarded-For is believed
+	// CountCacheTTL keeps the catalog's totals and facet counts that long
+	// in each process (SOUK_COUNT_CACHE_TTL; 0 counts on every request).
+	CountCacheTTL  time.Duration
+	TrustedProxies []string // SOUK_TRUSTED_PROXIES: comma-separated IPs or CIDRs whose X-Forwarded-For is believed
 
 	// CommissionBPS is the platform's commission on each order line, in
 	// basis points of the line's total (1000 = 10 %), taken when the
@@ -117,6 +120,7 @@ func Default() Config {
 		BodyLimitBytes:  20 << 20,
 		ShutdownTimeout: 20 * time.Second,
 		RequestTimeout:  30 * time.Second,
+		CountCacheTTL:   30 * time.Second,
 		CommissionBPS:   DefaultCommissionBPS,
 		FXEURPerMAD:     "0.092",
 		FXUSDPerMAD:     "0.108",
@@ -190,6 +194,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.BodyLimitBytes = mb << 20
 	l.duration("SOUK_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	l.duration("SOUK_REQUEST_TIMEOUT", &c.RequestTimeout)
+	l.duration("SOUK_COUNT_CACHE_TTL", &c.CountCacheTTL)
 	l.str("SOUK_FX_EUR_PER_MAD", &c.FXEURPerMAD)
 	l.str("SOUK_FX_USD_PER_MAD", &c.FXUSDPerMAD)
 	l.str("SOUK_PPROF_ADDR", &c.PprofAddr)
@@ -289,6 +294,9 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("SOUK_SHUTDOWN_TIMEOUT", "must be positive (e.g. 20s)")
+	}
+	if c.CountCacheTTL < 0 || c.CountCacheTTL > time.Hour {
+		bad("SOUK_COUNT_CACHE_TTL", "must be from 0s to 1h (e.g. 30s)")
 	}
 	if c.RequestTimeout <= 0 {
 		bad("SOUK_REQUEST_TIMEOUT", "must be positive (e.g. 30s)")

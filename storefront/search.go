@@ -362,7 +362,14 @@ func (s *Service) buildQuery(scope condition, flt ProductFilter, terms searchTer
 
 // orderBy is the ORDER BY of a sort, every order ending on the id so that
 // rows never tie.
-func orderBy(flt ProductFilter, terms searchTerms) (string, []any) {
+func orderBy(flt ProductFilter, terms searchTerms, public bool) (string, []any) {
+	// Published products all have published_at: sorting on it alone lets
+	// the (status, published_at, id) index give the newest first without
+	// sorting the catalog. Drafts fall back on their creation.
+	newest := "COALESCE(p.published_at, p.created_at) DESC, p.id DESC"
+	if public {
+		newest = "p.published_at DESC, p.id DESC"
+	}
 	switch flt.Sort {
 	case SortPriceAsc:
 		return "p.price ASC, p.id ASC", nil
@@ -380,9 +387,9 @@ func orderBy(flt ProductFilter, terms searchTerms) (string, []any) {
 		if len(parts) == 0 {
 			parts = []string{"0"}
 		}
-		return "(" + strings.Join(parts, " + ") + ") DESC, COALESCE(p.published_at, p.created_at) DESC, p.id DESC", args
+		return "(" + strings.Join(parts, " + ") + ") DESC, " + newest, args
 	}
-	return "COALESCE(p.published_at, p.created_at) DESC, p.id DESC", nil
+	return newest, nil
 }
 
 func (s *Service) findProducts(ctx context.Context, p *account.Principal, scope condition, flt ProductFilter) (ProductList, error) {
@@ -393,6 +400,51 @@ func (s *Service) findProducts(ctx context.Context, p *account.Principal, scope 
 	out := ProductList{Items: []Product{}, Page: flt.Page, PerPage: flt.PerPage,
 		Facets: Facets{Craft: map[string]int64{}, Commune: map[string]int64{}, Certified: map[string]int64{"true": 0, "false": 0}}}
 
+	where, args := q.where(facetNone)
+	// The public catalog's counts may come from the cache (p is nil only
+	// there); a cooperative's own list is always counted.
+	cacheKey := ""
+	if p == nil && s.counts != nil {
+		cacheKey = fmt.Sprintf("%s|%q|%s|%s|%v|%s", where, args, flt.Craft, flt.Commune, flt.Certified, today)
+		if flt.Certified != nil {
+			cacheKey += fmt.Sprint(*flt.Certified)
+		}
+	}
+	if total, facets, ok := s.counts.get(cacheKey, s.now()); ok {
+		out.Total, out.Facets = total, facets
+	} else if err := s.countProducts(db, q, flt, today, &out); err != nil {
+		return ProductList{}, err
+	} else if cacheKey != "" {
+		s.counts.put(cacheKey, out.Total, out.Facets, s.now())
+	}
+
+	if out.Total > int64((flt.Page-1)*flt.PerPage) {
+		order, orderArgs := orderBy(flt, terms, p == nil)
+		all := append(append(append([]any{}, args...), orderArgs...), flt.PerPage, (flt.Page-1)*flt.PerPage)
+		// Sort and cut the page on ids alone, then read the page's rows:
+		// sorting whole rows (long texts) makes MariaDB sort on disk.
+		var ids []int64
+		err := db.Raw("SELECT p.id"+fromProducts+where+" ORDER BY "+order+" LIMIT ? OFFSET ?", all...).Scan(&ids).Error
+		if err != nil {
+			return ProductList{}, fmt.Errorf("list products: %w", database.Translate(err))
+		}
+		recs, err := readProductRecords(db, ids)
+		if err != nil {
+			return ProductList{}, err
+		}
+		// The badge of the page's products is computed from their
+		// certificates by the same rule (certificateActive); the tests hold
+		// it to the SQL the filter and the facet use.
+		if out.Items, err = s.productViews(ctx, p, recs); err != nil {
+			return ProductList{}, err
+		}
+	}
+	return out, nil
+}
+
+// countProducts counts the products q matches into out: the total and the
+// facets, a facet whose own filter is set being counted without it.
+func (s *Service) countProducts(db *gorm.DB, q query, flt ProductFilter, today string, out *ProductList) error {
 	// One pass over the filtered set counts it by craft, commune and badge
 	// at once: the total, and every facet whose own filter is not set.
 	where, args := q.where(facetNone)
@@ -407,7 +459,7 @@ func (s *Service) findProducts(ctx context.Context, p *account.Principal, scope 
 		"CASE WHEN "+certifiedSQL+" THEN 'true' ELSE 'false' END AS certified"+fromProducts+where+
 		") t GROUP BY craft, commune, certified", append([]any{today, today}, args...)...).Scan(&cells).Error
 	if err != nil {
-		return ProductList{}, fmt.Errorf("count products: %w", database.Translate(err))
+		return fmt.Errorf("count products: %w", database.Translate(err))
 	}
 	for _, c := range cells {
 		out.Total += c.N
@@ -443,43 +495,22 @@ func (s *Service) findProducts(ctx context.Context, p *account.Principal, scope 
 	}
 	if flt.Craft != "" {
 		if err := count(facetCraft, "p.craft", nil, out.Facets.Craft); err != nil {
-			return ProductList{}, err
+			return err
 		}
 	}
 	if flt.Commune != "" {
 		if err := count(facetCommune, "p.commune", nil, out.Facets.Commune); err != nil {
-			return ProductList{}, err
+			return err
 		}
 	}
 	if flt.Certified != nil {
 		if err := count(facetCertified, "CASE WHEN "+certifiedSQL+" THEN 'true' ELSE 'false' END", []any{today, today},
 			out.Facets.Certified); err != nil {
-			return ProductList{}, err
+			return err
 		}
 	}
 
-	if out.Total > int64((flt.Page-1)*flt.PerPage) {
-		order, orderArgs := orderBy(flt, terms)
-		all := append(append(append([]any{}, args...), orderArgs...), flt.PerPage, (flt.Page-1)*flt.PerPage)
-		// Sort and cut the page on ids alone, then read the page's rows:
-		// sorting whole rows (long texts) makes MariaDB sort on disk.
-		var ids []int64
-		err := db.Raw("SELECT p.id"+fromProducts+where+" ORDER BY "+order+" LIMIT ? OFFSET ?", all...).Scan(&ids).Error
-		if err != nil {
-			return ProductList{}, fmt.Errorf("list products: %w", database.Translate(err))
-		}
-		recs, err := readProductRecords(db, ids)
-		if err != nil {
-			return ProductList{}, err
-		}
-		// The badge of the page's products is computed from their
-		// certificates by the same rule (certificateActive); the tests hold
-		// it to the SQL the filter and the facet use.
-		if out.Items, err = s.productViews(ctx, p, recs); err != nil {
-			return ProductList{}, err
-		}
-	}
-	return out, nil
+	return nil
 }
 
 // readProductRecords reads the products with the ids, in the order of ids.

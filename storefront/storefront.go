@@ -48,6 +48,9 @@ type Options struct {
 	// CommissionBPS is the platform's commission on each order line, in
 	// basis points (ledger.go); nil means DefaultCommissionBPS.
 	CommissionBPS *int
+	// CountCacheTTL keeps the totals and facet counts of public catalog
+	// queries that long (facetcache.go); zero counts every time.
+	CountCacheTTL time.Duration
 }
 
 // Service is the storefront feature: it holds the rules and runs the
@@ -57,6 +60,7 @@ type Service struct {
 	db            *database.DB
 	now           func() time.Time
 	commissionBPS int
+	counts        *countCache // nil: no cache
 }
 
 // New returns the storefront service over db.
@@ -69,7 +73,7 @@ func New(db *database.DB, opts Options) *Service {
 	if opts.CommissionBPS != nil {
 		bps = *opts.CommissionBPS
 	}
-	return &Service{db: db, now: now, commissionBPS: bps}
+	return &Service{db: db, now: now, commissionBPS: bps, counts: newCountCache(opts.CountCacheTTL)}
 }
 
 // clock is the current instant as stored: UTC, microseconds.

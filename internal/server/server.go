@@ -76,7 +76,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	s.Accounts = account.New(db, account.Options{Mail: s.Mail, BaseURL: cfg.BaseURL, Logger: log, Password: opts.PasswordParams})
 	s.Bookings = booking.NewStore(db, mailNotifier{mail: s.Mail, accounts: s.Accounts, baseURL: cfg.BaseURL, log: log}, log)
 	s.Payments = payment.NewStore(db)
-	s.Catalog = storefront.New(db, storefront.Options{CommissionBPS: &cfg.CommissionBPS})
+	s.Catalog = storefront.New(db, storefront.Options{CommissionBPS: &cfg.CommissionBPS, CountCacheTTL: cfg.CountCacheTTL})
 	deps := api.Deps{DB: db, Media: s.Media, Logger: log, Version: opts.Version, ErrorPage: web.ErrorPage,
 		Accounts: s.Accounts, Bookings: s.Bookings, PaymentStore: s.Payments,
 		Catalog: s.Catalog, PhotoLimiter: media.DefaultLimiter(), Mail: s.Mail}

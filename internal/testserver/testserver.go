@@ -70,6 +70,9 @@ func Config(tb testing.TB, opts Options) config.Config {
 	cfg.OutboxDir = filepath.Join(dir, "outbox")
 	cfg.SecretKey = randomHex(32)
 	cfg.MigrateOnStart = true
+	// Tests change the catalog and look at once: counts are not cached
+	// (storefront tests the cache on its own).
+	cfg.CountCacheTTL = 0
 	cfg.DatabaseURL = opts.DatabaseURL
 	if cfg.DatabaseURL == "" {
 		d := opts.Dialect
@@ -257,6 +260,7 @@ func Environ(cfg config.Config) []string {
 	env := []string{
 		"SOUK_ENV=" + cfg.Env,
 		"SOUK_BASE_URL=" + cfg.BaseURL,
+		"SOUK_COUNT_CACHE_TTL=" + cfg.CountCacheTTL.String(),
 		"SOUK_DATABASE_URL=" + cfg.DatabaseURL,
 		"SOUK_DATA_DIR=" + cfg.DataDir,
 		"SOUK_MEDIA_DIR=" + cfg.MediaDir,
