@@ -12,6 +12,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 # (go.dev/issue/75804, fixed in Go 1.27) and fails at the deadline with nothing found.
 FUZZTIME ?= 50000x
 
+
 .PHONY: run test test-short vet fmt-check generate generate-check fuzz bench bench-go lint build docker clean
 
 ## run: migrate, seed the demo into an empty database and serve on http://localhost:8080 (SQLite, local media)
@@ -84,3 +85,9 @@ docker:
 
 clean:
 	rm -rf bin
+
+.PHONY: reliability
+
+## reliability: the proofs of the rules under load, faults and hostile input; one table, docs/reliability.md
+reliability:
+	$(GO) run ./internal/tools/testrun -- $(GO) run ./internal/tools/reliability

@@ -230,6 +230,14 @@ func TestPeerFaultsUnderLoad(t *testing.T) {
 	close(stop)
 	wg.Wait()
 
+	lost := 0
+	for _, id := range l.placed {
+		var n int64
+		if err := s.DB.Raw("SELECT COUNT(*) FROM orders WHERE id = ?", id).Scan(&n).Error; err != nil || n != 1 {
+			lost++
+		}
+	}
+	testenv.Report(t, "faults: MariaDB, stripe-mock, MinIO cut under load (bad answers + lost orders)", l.n.Load(), int64(len(l.bad)+lost))
 	for _, b := range l.bad {
 		t.Error(b)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/souk-tiznit/souk/database/dbtest"
 	"github.com/souk-tiznit/souk/errs"
+	"github.com/souk-tiznit/souk/internal/testenv"
 )
 
 func (e *env) stockOf(t *testing.T, id int64) int {
@@ -52,10 +53,12 @@ func TestReserveStockOneOfAKindSoldOnce(t *testing.T) {
 				t.Errorf("buyer %d: %v, want sold out", i, err)
 			}
 		}
+		stock := e.stockOf(t, pr.ID)
+		testenv.Report(t, "stock: one piece, 50 concurrent transactions ("+dialect+")", buyers, int64(max(won-1, 0))+int64(max(-stock, 0)))
 		if won != 1 {
 			t.Fatalf("%d buyers got the one-of-a-kind piece, want exactly 1", won)
 		}
-		if n := e.stockOf(t, pr.ID); n != 0 {
+		if n := stock; n != 0 {
 			t.Fatalf("stock %d after the sale, want 0", n)
 		}
 	})
