@@ -86,7 +86,7 @@ func (s *Server) accessLog(c *fiber.Ctx) error {
 	status := c.Response().StatusCode()
 	route := routeLabel(c)
 	d := time.Since(start)
-	s.metrics.observe(c.Method(), route, status, d)
+	s.metrics.observe(methodLabel(c.Method()), route, status, d)
 	level := slog.LevelInfo
 	switch {
 	case status >= 500:
@@ -99,6 +99,20 @@ func (s *Server) accessLog(c *fiber.Ctx) error {
 		"duration_ms", float64(d.Microseconds())/1000, "bytes", len(c.Response().Body()),
 		"ip", c.IP(), "request_id", requestID(c))
 	return nil
+}
+
+// methodLabel is the request's method as a label of the metrics: one of
+// the constants, never c.Method() itself, whose bytes Fiber reuses for the
+// next request (the registry keeps a label's string, so a kept request
+// buffer turned "POST" into "POS" and made /metrics answer 500 under load).
+func methodLabel(m string) string {
+	for _, known := range []string{fiber.MethodGet, fiber.MethodPost, fiber.MethodPut, fiber.MethodPatch, fiber.MethodDelete,
+		fiber.MethodHead, fiber.MethodOptions} {
+		if m == known {
+			return known
+		}
+	}
+	return "OTHER"
 }
 
 // routeLabel is the matched route pattern (bounded cardinality for metrics).
