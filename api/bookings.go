@@ -173,8 +173,7 @@ func idempotencyKey(c *fiber.Ctx) (string, error) {
 // createBooking places a hold (instant venues) or an application. The same
 // Idempotency-Key from the same caller returns the same booking.
 func (s *Server) createBooking(c *fiber.Ctx) error {
-	b, err := s.bookings()
-	if err != nil {
+	if _, err := s.bookings(); err != nil {
 		return err
 	}
 	var in bookingRequest
@@ -203,29 +202,14 @@ func (s *Server) createBooking(c *fiber.Ctx) error {
 	if err := f.Err(); err != nil {
 		return err
 	}
-	p := principal(c)
-	trade := in.Trade
-	if trade == "" && s.deps.Accounts != nil {
-		if prof, err := s.deps.Accounts.FindArtisanProfile(c.UserContext(), p.UserID); err == nil && len(prof.Trades) > 0 {
-			trade = prof.Trades[0]
-		}
-	}
-	bk, err := b.PlaceHold(c.UserContext(), booking.PlaceHoldInput{
-		UnitID: in.UnitID, ArtisanID: p.UserID, FirstDay: in.FirstDay, LastDay: in.LastDay,
-		EventID: in.EventID, Trade: trade, PaymentMethod: method, IdempotencyKey: key, Now: time.Now(),
+	bk, url, err := s.PlaceBooking(c, booking.PlaceHoldInput{
+		UnitID: in.UnitID, FirstDay: in.FirstDay, LastDay: in.LastDay,
+		EventID: in.EventID, Trade: in.Trade, PaymentMethod: method, IdempotencyKey: key,
 	})
 	if err != nil {
 		return err
 	}
-	ans := bookingAnswer{Booking: bk}
-	if bk.Status == booking.StatusHeld && method == booking.PaymentCard && s.deps.Payments != nil {
-		url, err := s.startBookingCheckout(c, bk, p.Email, key)
-		if err != nil {
-			return err
-		}
-		ans.CheckoutURL = url
-	}
-	return c.Status(fiber.StatusCreated).JSON(ans)
+	return c.Status(fiber.StatusCreated).JSON(bookingAnswer{Booking: bk, CheckoutURL: url})
 }
 
 // bookingView is a booking as shown to its artisan and to administrators:
@@ -300,20 +284,7 @@ func (s *Server) cancelBooking(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	refund, err := s.deps.Bookings.CancelBooking(c.UserContext(), bk.ID, bk.ArtisanID, time.Now())
-	if err != nil {
-		return err
-	}
-	if refund > 0 && bk.PaymentMethod == booking.PaymentCard && bk.PaymentRef != "" && s.deps.Payments != nil {
-		if _, err := s.deps.Payments.Refund(c.UserContext(), payment.RefundRequest{
-			PaymentRef: bk.PaymentRef, Amount: refund, Reason: payment.RefundRequestedByCustomer,
-			IdempotencyKey: fmt.Sprintf("booking-%d-cancel", bk.ID),
-		}); err != nil {
-			return fmt.Errorf("refund cancelled booking %d: %w", bk.ID, err)
-		}
-		s.recordBookingRefund(c, bk, refund)
-	}
-	after, err := s.deps.Bookings.FindBooking(c.UserContext(), bk.ID)
+	after, refund, err := s.cancelOwnBooking(c, bk)
 	if err != nil {
 		return err
 	}
@@ -517,8 +488,7 @@ type officePaymentRequest struct {
 // recordBookingPayment records a payment made at the venue office and
 // confirms the booking, in one transaction: either both happen or neither.
 func (s *Server) recordBookingPayment(c *fiber.Ctx) error {
-	b, err := s.bookings()
-	if err != nil {
+	if _, err := s.bookings(); err != nil {
 		return err
 	}
 	if s.deps.PaymentStore == nil {
@@ -532,27 +502,7 @@ func (s *Server) recordBookingPayment(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	bk, err := b.FindBooking(c.UserContext(), id)
-	if err != nil {
-		return err
-	}
-	if in.Amount != bk.Amount {
-		return errs.InvalidField("amount", "must be the booking's amount, %d centimes", bk.Amount)
-	}
-	var pay payment.Payment
-	var confirmed booking.Booking
-	err = s.deps.DB.Transact(c.UserContext(), func(tx *gorm.DB) error {
-		var err error
-		pay, err = s.deps.PaymentStore.RecordOfficePayment(c.UserContext(), tx, payment.OfficePayment{
-			Purpose: payment.PurposeBooking, Reference: strconv.FormatInt(bk.ID, 10), Method: payment.Method(in.Method),
-			Amount: payment.MAD(in.Amount), ReceiptNumber: in.ReceiptNumber, RecordedBy: principal(c).UserID, Note: in.Note,
-		})
-		if err != nil {
-			return err
-		}
-		confirmed, err = b.ConfirmBookingTx(c.UserContext(), tx, bk.ID, "office:"+in.ReceiptNumber)
-		return err
-	})
+	pay, confirmed, err := s.RecordOfficePayment(c.UserContext(), principal(c), id, payment.Method(in.Method), in.Amount, in.ReceiptNumber, in.Note)
 	if err != nil {
 		return err
 	}
@@ -814,40 +764,13 @@ func (s *Server) recordInvoicePayment(c *fiber.Ctx) error {
 // overdue lease invoices. The invoice turns paid only from Stripe's signed
 // webhook (reference "invoice-<id>").
 func (s *Server) payInvoiceByCard(c *fiber.Ctx) error {
-	b, err := s.bookings()
-	if err != nil {
-		return err
-	}
 	id, err := idParam(c, "id", "no such invoice")
 	if err != nil {
 		return err
 	}
-	p := principal(c)
-	inv, err := b.FindInvoice(c.UserContext(), id)
+	inv, url, err := s.PayInvoiceByCard(c, id)
 	if err != nil {
 		return err
 	}
-	if inv.ArtisanID != p.UserID {
-		return errs.E(errs.NotFound, "no such invoice")
-	}
-	if inv.Status != booking.InvoiceOpen && inv.Status != booking.InvoiceOverdue {
-		return errs.E(errs.Conflict, "this invoice is %s and cannot be paid", inv.Status)
-	}
-	if s.deps.Payments == nil || s.deps.PaymentStore == nil {
-		return errs.E(errs.Unavailable, "card payments are not available here; pay the invoice at the venue office")
-	}
-	ref := fmt.Sprintf("invoice-%d", inv.ID)
-	base := strings.TrimSuffix(s.cfg.BaseURL, "/")
-	co, err := s.openCardCheckout(c.UserContext(), payment.CheckoutRequest{
-		Purpose: payment.PurposeBooking, Reference: ref, Currency: inv.Currency,
-		Items:          []payment.LineItem{{Name: fmt.Sprintf("Lease of unit %d, %s", inv.UnitID, inv.Month), UnitAmount: inv.Amount, Quantity: 1}},
-		CustomerEmail:  p.Email,
-		SuccessURL:     fmt.Sprintf("%s/fr/dashboard/bookings/%d?paid=1", base, inv.BookingID),
-		CancelURL:      fmt.Sprintf("%s/fr/dashboard/bookings/%d", base, inv.BookingID),
-		IdempotencyKey: ref + "-checkout",
-	})
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"invoice": inv, "checkout_url": co.URL})
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"invoice": inv, "checkout_url": url})
 }

@@ -55,10 +55,27 @@ func (s *Server) submitCertificate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	cert, err := s.receiveCertificate(c, cat, id, nil)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(cert)
+}
+
+// receiveCertificate reads a certificate form (multipart: scheme, level,
+// number, issuer, valid_from, valid_until, document, and the extra fields
+// named, which are ignored), stores the document privately and records the
+// certificate for cooperative id, deleting the document again if that
+// fails.
+func (s *Server) receiveCertificate(c *fiber.Ctx, cat *storefront.Service, id int64, extra []string) (storefront.Certificate, error) {
+	fields := map[string]bool{"scheme": true, "level": true, "number": true, "issuer": true, "valid_from": true, "valid_until": true}
+	for _, name := range extra {
+		fields[name] = true
+	}
 	var doc []byte
 	values, err := readMultipart(c, multipartForm{
 		maxBody: maxCertificatePDF + multipartOverhead,
-		fields:  map[string]bool{"scheme": true, "level": true, "number": true, "issuer": true, "valid_from": true, "valid_until": true},
+		fields:  fields,
 		file:    "document",
 		onFile: func(r io.Reader) error {
 			data, err := media.ValidatePDF(r, maxCertificatePDF)
@@ -71,7 +88,7 @@ func (s *Server) submitCertificate(c *fiber.Ctx) error {
 		},
 	})
 	if err != nil {
-		return err
+		return storefront.Certificate{}, err
 	}
 	in := storefront.CertificateInput{Scheme: strings.TrimSpace(values["scheme"]), Level: values["level"],
 		Number: values["number"], Issuer: values["issuer"]}
@@ -92,24 +109,24 @@ func (s *Server) submitCertificate(c *fiber.Ctx) error {
 		*d.dst = day
 	}
 	if err := f.Err(); err != nil {
-		return err
+		return storefront.Certificate{}, err
 	}
 
 	ctx := c.UserContext()
 	if in.DocumentKey, err = certificateDocumentKey(id); err != nil {
-		return err
+		return storefront.Certificate{}, err
 	}
 	if err := s.deps.Media.Put(ctx, in.DocumentKey, bytes.NewReader(doc), int64(len(doc)),
 		media.PutOptions{ContentType: media.PDFContentType, CacheControl: "private, no-store"}); err != nil {
 		s.dropDocument(in.DocumentKey)
-		return storeUnavailable(err, "certificate document")
+		return storefront.Certificate{}, storeUnavailable(err, "certificate document")
 	}
 	cert, err := cat.SubmitCertificate(ctx, principal(c), id, in)
 	if err != nil {
 		s.dropDocument(in.DocumentKey)
-		return err
+		return storefront.Certificate{}, err
 	}
-	return c.Status(fiber.StatusCreated).JSON(cert)
+	return cert, nil
 }
 
 // dropDocument deletes a certificate document whose record failed; the

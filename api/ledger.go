@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"gorm.io/gorm"
 
+	"github.com/souk-tiznit/souk/account"
 	"github.com/souk-tiznit/souk/errs"
 	"github.com/souk-tiznit/souk/payment"
 	"github.com/souk-tiznit/souk/storefront"
@@ -41,16 +42,25 @@ func (s *Server) deliverFulfilment(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.UserContext()
-	d, err := cat.DeliverFulfilment(ctx, principal(c), id, func(tx *gorm.DB, o storefront.Order) error {
-		return s.markCODPaid(ctx, tx, o)
-	})
+	d, err := s.deliver(c.UserContext(), cat, principal(c), id)
 	if err != nil {
 		return err
 	}
+	return c.JSON(d)
+}
+
+// deliver records a delivery, marks a cash-on-delivery payment paid with
+// the last parcel, and e-mails the buyer.
+func (s *Server) deliver(ctx context.Context, cat *storefront.Service, p *account.Principal, id int64) (storefront.Delivery, error) {
+	d, err := cat.DeliverFulfilment(ctx, p, id, func(tx *gorm.DB, o storefront.Order) error {
+		return s.markCODPaid(ctx, tx, o)
+	})
+	if err != nil {
+		return storefront.Delivery{}, err
+	}
 	f := d.Fulfilment
 	s.mailOrder(ctx, orderNotice{Event: orderDeliveredEvent, OrderID: d.OrderID, Fulfilment: &f})
-	return c.JSON(d)
+	return d, nil
 }
 
 // markCODPaid marks an order's cash-on-delivery payment paid inside tx:
@@ -163,8 +173,7 @@ type payoutRequest struct {
 // createPayout records a bank transfer to a cooperative's RIB (never
 // through Stripe). The same Idempotency-Key records it once.
 func (s *Server) createPayout(c *fiber.Ctx) error {
-	cat, err := s.catalog()
-	if err != nil {
+	if _, err := s.catalog(); err != nil {
 		return err
 	}
 	id, err := cooperativeParam(c, "id")
@@ -179,11 +188,8 @@ func (s *Server) createPayout(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if in.Currency == "" {
-		in.Currency = storefront.Currency
-	}
-	p, replayed, err := cat.RecordPayout(c.UserContext(), storefront.PayoutInput{CooperativeID: id, Amount: in.Amount, Currency: in.Currency,
-		Reference: in.Reference, PaidOn: in.PaidOn, IdempotencyKey: key, By: principal(c).UserID})
+	p, replayed, err := s.RecordPayout(c.UserContext(), principal(c), storefront.PayoutInput{CooperativeID: id, Amount: in.Amount, Currency: in.Currency,
+		Reference: in.Reference, PaidOn: in.PaidOn, IdempotencyKey: key})
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"gorm.io/gorm"
 
+	"github.com/souk-tiznit/souk/account"
 	"github.com/souk-tiznit/souk/errs"
 	"github.com/souk-tiznit/souk/payment"
 	"github.com/souk-tiznit/souk/storefront"
@@ -313,8 +314,7 @@ type shipRequest struct {
 }
 
 func (s *Server) shipFulfilment(c *fiber.Ctx) error {
-	cat, err := s.catalog()
-	if err != nil {
+	if _, err := s.catalog(); err != nil {
 		return err
 	}
 	id, err := idParam(c, "id", "no such fulfilment")
@@ -325,13 +325,29 @@ func (s *Server) shipFulfilment(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	f, err := cat.ShipFulfilment(c.UserContext(), principal(c), id, in.Carrier, in.TrackingNumber)
+	f, err := s.ShipFulfilment(c.UserContext(), principal(c), id, in.Carrier, in.TrackingNumber)
 	if err != nil {
 		return err
 	}
-	shipped := f.Fulfilment
-	s.mailOrder(c.UserContext(), orderNotice{Event: orderShippedEvent, OrderID: f.OrderID, Fulfilment: &shipped})
 	return c.JSON(f)
+}
+
+// ShipFulfilment records that a parcel was handed to a carrier and
+// e-mails the buyer (storefront.Service.ShipFulfilment says who may and
+// which errors it returns). POST /api/v1/fulfilments/{id}/ship and the
+// cooperative dashboard both ship through it.
+func (s *Server) ShipFulfilment(ctx context.Context, p *account.Principal, id int64, carrier, tracking string) (storefront.CooperativeFulfilment, error) {
+	cat, err := s.catalog()
+	if err != nil {
+		return storefront.CooperativeFulfilment{}, err
+	}
+	f, err := cat.ShipFulfilment(ctx, p, id, carrier, tracking)
+	if err != nil {
+		return storefront.CooperativeFulfilment{}, err
+	}
+	shipped := f.Fulfilment
+	s.mailOrder(ctx, orderNotice{Event: orderShippedEvent, OrderID: f.OrderID, Fulfilment: &shipped})
+	return f, nil
 }
 
 // applyOrderEvent is the order side of a Stripe event whose payment row

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/souk-tiznit/souk/account"
 	"github.com/souk-tiznit/souk/errs"
 	"github.com/souk-tiznit/souk/media"
 	"github.com/souk-tiznit/souk/storefront"
@@ -49,6 +50,9 @@ type multipartForm struct {
 	// comes, before the parts after it.
 	file   string
 	onFile func(r io.Reader) error
+	// many lets the file field come several times, each through onFile
+	// (the pages' <input type=file multiple>).
+	many bool
 }
 
 // readMultipart reads a multipart/form-data body part by part: the text
@@ -79,7 +83,7 @@ func readMultipart(c *fiber.Ctx, form multipartForm) (map[string]string, error) 
 		name := part.FormName()
 		switch {
 		case name == form.file:
-			if sawFile {
+			if sawFile && !form.many {
 				f.Add(name, "send one file only")
 				continue
 			}
@@ -180,38 +184,18 @@ func (s *Server) addPhoto(c *fiber.Ctx) error {
 	}
 	ctx := c.UserContext()
 	p := principal(c)
-	// Refuse cheaply what AddPhoto would refuse after the costly part.
-	pr, err := cat.FindProduct(ctx, p, id)
-	if err != nil {
+	if err := checkPhotoRoom(ctx, cat, p, id, 1); err != nil {
 		return err
-	}
-	if !p.CanReadCooperative(pr.Cooperative.ID) {
-		return errs.E(errs.Forbidden, "only members of the cooperative may add photos to its products")
-	}
-	if len(pr.Photos) >= storefront.MaxPhotosPerProduct {
-		return errs.E(errs.Conflict, "a product holds at most %d photos; delete one first", storefront.MaxPhotosPerProduct)
 	}
 
 	photo, alt, contentHash, err := s.receivePhoto(c)
 	if err != nil {
 		return err
 	}
-
-	if err := photo.Save(ctx, s.deps.Media); err != nil {
-		s.dropPhotoObjects(photo.Keys(), variantData(photo))
-		return storeUnavailable(err, "photo")
-	}
-	rec := storefront.PhotoRecord{Alt: alt, Width: photo.Width, Height: photo.Height, Color: photo.Color,
-		BlurHash: photo.BlurHash, ContentHash: contentHash}
-	for _, v := range photo.Variants {
-		rec.Variants = append(rec.Variants, storefront.PhotoVariant{Width: v.Width, Height: v.Height, Key: v.Key})
-	}
-	saved, err := cat.AddPhoto(ctx, p, id, rec)
+	saved, err := s.recordPhoto(ctx, cat, p, id, photo, alt, contentHash)
 	if err != nil {
-		s.dropPhotoObjects(photo.Keys(), variantData(photo))
 		return err
 	}
-	s.ensurePhotoObjects(ctx, photo)
 	v, err := s.photoView(ctx, saved)
 	if err != nil {
 		return err
@@ -235,23 +219,9 @@ func (s *Server) receivePhoto(c *fiber.Ctx) (*media.Photo, storefront.Localized,
 		fields:  map[string]bool{"alt": true, "lang": true},
 		file:    "file",
 		onFile: func(r io.Reader) error {
-			cr := &countingReader{r: io.TeeReader(r, hash)}
-			ph, err := media.ProcessPhoto(ctx, cr, media.PhotoLimits{MaxBytes: maxPhotoBytes, MaxPixels: maxPhotoPixels, Limiter: s.photoLimiter()})
-			switch {
-			case errs.Is(err, errs.TooLarge) && cr.n <= maxPhotoBytes:
-				// Small in bytes, too large in pixels: the file is fine as
-				// an upload but its content cannot be taken.
-				e := errs.As(err)
-				return &errs.Error{Code: errs.Invalid, Message: "the photo has too many pixels",
-					Fields: []errs.FieldError{{Field: "file", Message: e.Message}}, Err: err}
-			case errs.Is(err, errs.Invalid):
-				return &errs.Error{Code: errs.Invalid, Message: "the photo cannot be used",
-					Fields: []errs.FieldError{{Field: "file", Message: errs.As(err).Message}}, Err: err}
-			case err != nil:
-				return err
-			}
+			ph, err := s.processPhotoUpload(ctx, io.TeeReader(r, hash))
 			photo = ph
-			return nil
+			return err
 		},
 	})
 	if err != nil {
@@ -262,6 +232,69 @@ func (s *Server) receivePhoto(c *fiber.Ctx) (*media.Photo, storefront.Localized,
 		return nil, nil, "", err
 	}
 	return photo, alt, hex.EncodeToString(hash.Sum(nil)), nil
+}
+
+// checkPhotoRoom refuses cheaply what AddPhoto would refuse after the
+// costly part: a product the caller may not edit (404 or 403), or one
+// without room for n more photos (409).
+func checkPhotoRoom(ctx context.Context, cat *storefront.Service, p *account.Principal, productID int64, n int) error {
+	pr, err := cat.FindProduct(ctx, p, productID)
+	if err != nil {
+		return err
+	}
+	if !p.CanReadCooperative(pr.Cooperative.ID) {
+		return errs.E(errs.Forbidden, "only members of the cooperative may add photos to its products")
+	}
+	if len(pr.Photos)+n > storefront.MaxPhotosPerProduct {
+		return errs.E(errs.Conflict, "a product holds at most %d photos; delete one first", storefront.MaxPhotosPerProduct)
+	}
+	return nil
+}
+
+// processPhotoUpload runs one uploaded file through the media pipeline
+// under the process-wide limiter: the bytes decide the type (415); more
+// than 15 MB is 413; more than 40 megapixels or a damaged file is 422,
+// naming the field file; a saturated limiter is 503 with Retry-After.
+func (s *Server) processPhotoUpload(ctx context.Context, r io.Reader) (*media.Photo, error) {
+	cr := &countingReader{r: r}
+	ph, err := media.ProcessPhoto(ctx, cr, media.PhotoLimits{MaxBytes: maxPhotoBytes, MaxPixels: maxPhotoPixels, Limiter: s.photoLimiter()})
+	switch {
+	case errs.Is(err, errs.TooLarge) && cr.n <= maxPhotoBytes:
+		// Small in bytes, too large in pixels: the file is fine as an
+		// upload but its content cannot be taken.
+		e := errs.As(err)
+		return nil, &errs.Error{Code: errs.Invalid, Message: "the photo has too many pixels",
+			Fields: []errs.FieldError{{Field: "file", Message: e.Message}}, Err: err}
+	case errs.Is(err, errs.Invalid):
+		return nil, &errs.Error{Code: errs.Invalid, Message: "the photo cannot be used",
+			Fields: []errs.FieldError{{Field: "file", Message: errs.As(err).Message}}, Err: err}
+	case err != nil:
+		return nil, err
+	}
+	return ph, nil
+}
+
+// recordPhoto saves a processed photo: the variants to the store (503,
+// nothing recorded, when it is down), then the row to the database; if
+// that fails, the objects just written are removed again.
+func (s *Server) recordPhoto(ctx context.Context, cat *storefront.Service, p *account.Principal, productID int64,
+	photo *media.Photo, alt storefront.Localized, contentHash string) (storefront.Photo, error) {
+	if err := photo.Save(ctx, s.deps.Media); err != nil {
+		s.dropPhotoObjects(photo.Keys(), variantData(photo))
+		return storefront.Photo{}, storeUnavailable(err, "photo")
+	}
+	rec := storefront.PhotoRecord{Alt: alt, Width: photo.Width, Height: photo.Height, Color: photo.Color,
+		BlurHash: photo.BlurHash, ContentHash: contentHash}
+	for _, v := range photo.Variants {
+		rec.Variants = append(rec.Variants, storefront.PhotoVariant{Width: v.Width, Height: v.Height, Key: v.Key})
+	}
+	saved, err := cat.AddPhoto(ctx, p, productID, rec)
+	if err != nil {
+		s.dropPhotoObjects(photo.Keys(), variantData(photo))
+		return storefront.Photo{}, err
+	}
+	s.ensurePhotoObjects(ctx, photo)
+	return saved, nil
 }
 
 func variantData(ph *media.Photo) map[string][]byte {
@@ -370,7 +403,16 @@ func (s *Server) deletePhoto(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	gone, err := cat.DeletePhoto(c.UserContext(), principal(c), id, photoID)
+	if err := s.removePhoto(c.UserContext(), cat, principal(c), id, photoID); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// removePhoto deletes a photo of a product, then its objects that no other
+// photo uses.
+func (s *Server) removePhoto(ctx context.Context, cat *storefront.Service, p *account.Principal, productID, photoID int64) error {
+	gone, err := cat.DeletePhoto(ctx, p, productID, photoID)
 	if err != nil {
 		return err
 	}
@@ -379,7 +421,7 @@ func (s *Server) deletePhoto(c *fiber.Ctx) error {
 		keys = append(keys, v.Key)
 	}
 	s.dropPhotoObjects(keys, nil)
-	return c.SendStatus(fiber.StatusNoContent)
+	return nil
 }
 
 type photoOrderRequest struct {

@@ -512,7 +512,7 @@ func (s *Store) CancelBooking(ctx context.Context, bookingID, byArtisanID int64,
 			if err := tx.Where("id = ?", b.VenueID).Take(&v).Error; err != nil {
 				return fmt.Errorf("venue %d: %w", b.VenueID, err)
 			}
-			refund = v.Cancellation.Refund(b.Amount, b.FirstDay, today)
+			refund = b.RefundOnCancel(v.Cancellation, today)
 		}
 		days, err := s.releaseClaims(tx, b)
 		if err != nil {
@@ -537,6 +537,17 @@ func (s *Store) CancelBooking(ctx context.Context, bookingID, byArtisanID int64,
 		s.wakeWaitlist(ctx, unitID, now)
 	}
 	return refund, nil
+}
+
+// RefundOnCancel returns what cancelling b on day today gives back under
+// the venue's policy p: for a confirmed (paid) booking p.Refund of its
+// amount, for one not paid yet nothing. CancelBooking refunds exactly this,
+// so a page may show it before the artisan confirms.
+func (b Booking) RefundOnCancel(p CancellationPolicy, today Day) int64 {
+	if b.Status != StatusConfirmed {
+		return 0
+	}
+	return p.Refund(b.Amount, b.FirstDay, today)
 }
 
 // ApproveApplication accepts a pending application at instant now: its

@@ -83,28 +83,36 @@ func (s *site) showVenuePage(c *fiber.Ctx, lang string) error {
 		if st == "" {
 			st = "free"
 		}
-		uv := unitView{Code: u.Code, State: st, Area: strconv.Itoa(u.AreaM2),
-			DayRate: payment.MAD(u.DayRate).Format(lang), Trades: strings.Join(u.Trades, ", ")}
+		uv := drawUnit(u)
+		uv.State, uv.Area = st, strconv.Itoa(u.AreaM2)
+		uv.DayRate, uv.Trades = payment.MAD(u.DayRate).Format(lang), strings.Join(u.Trades, ", ")
 		if u.MonthRate > 0 {
 			uv.MonthRate = payment.MAD(u.MonthRate).Format(lang)
-		}
-		if u.Shape.Kind == booking.ShapePolygon && len(u.Shape.Points) > 0 {
-			var pts []string
-			var sx, sy int
-			for _, p := range u.Shape.Points {
-				pts = append(pts, fmt.Sprintf("%d,%d", p[0], p[1]))
-				sx, sy = sx+p[0], sy+p[1]
-			}
-			uv.Points = strings.Join(pts, " ")
-			uv.LabelX, uv.LabelY = strconv.Itoa(sx/len(u.Shape.Points)), strconv.Itoa(sy/len(u.Shape.Points)+8)
-		} else {
-			sh := u.Shape
-			uv.X, uv.Y, uv.W, uv.H = strconv.Itoa(sh.X), strconv.Itoa(sh.Y), strconv.Itoa(sh.W), strconv.Itoa(sh.H)
-			uv.LabelX, uv.LabelY = strconv.Itoa(sh.X+sh.W/2), strconv.Itoa(sh.Y+sh.H/2+8)
 		}
 		view.Units = append(view.Units, uv)
 	}
 	return render(c, http.StatusOK, venuePage(s.page(c, lang, v.Name, "/venues/"+v.Slug), view))
+}
+
+// drawUnit places a unit on its venue's plan: its code, its rectangle or
+// polygon, and where its label goes.
+func drawUnit(u booking.Unit) unitView {
+	uv := unitView{Code: u.Code}
+	if u.Shape.Kind == booking.ShapePolygon && len(u.Shape.Points) > 0 {
+		var pts []string
+		var sx, sy int
+		for _, p := range u.Shape.Points {
+			pts = append(pts, fmt.Sprintf("%d,%d", p[0], p[1]))
+			sx, sy = sx+p[0], sy+p[1]
+		}
+		uv.Points = strings.Join(pts, " ")
+		uv.LabelX, uv.LabelY = strconv.Itoa(sx/len(u.Shape.Points)), strconv.Itoa(sy/len(u.Shape.Points)+8)
+	} else {
+		sh := u.Shape
+		uv.X, uv.Y, uv.W, uv.H = strconv.Itoa(sh.X), strconv.Itoa(sh.Y), strconv.Itoa(sh.W), strconv.Itoa(sh.H)
+		uv.LabelX, uv.LabelY = strconv.Itoa(sh.X+sh.W/2), strconv.Itoa(sh.Y+sh.H/2+8)
+	}
+	return uv
 }
 
 // certView is one certificate as the public check shows it.

@@ -51,6 +51,15 @@ type Deps struct {
 	Accounts *account.Service
 	// Sessions signs visitors in and out (auth.go).
 	Sessions Sessions
+	// Cooperatives are the cooperative dashboard's actions that run the
+	// API's code (dash_cooperative.go).
+	Cooperatives CooperativeActions
+	// Admin records office payments and payouts for the administrators'
+	// pages with the API's own code (dash_admin.go).
+	Admin Admin
+	// Rentals book, pay and cancel units for the artisan's pages with the
+	// API's own code (dash_artisan.go).
+	Rentals Rentals
 }
 
 type site struct {

@@ -90,7 +90,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	s.API = api.New(cfg, deps)
 	web.Mount(s.API.App(), web.Deps{DB: db, Config: cfg, Logger: log, Media: s.Media, Bookings: s.Bookings, Catalog: s.Catalog,
 		Orders:   web.Orders{PlaceOrder: s.API.PlaceOrder, CancelOrder: s.API.CancelOrder, Secret: s.Secret},
-		Accounts: s.Accounts, Sessions: web.Sessions{SignIn: s.API.SignIn, SignOut: s.API.SignOut}})
+		Accounts: s.Accounts, Sessions: web.Sessions{SignIn: s.API.SignIn, SignOut: s.API.SignOut},
+		Cooperatives: web.CooperativeActions{AddPhotos: s.API.AddProductPhotos, DeletePhoto: s.API.DeleteProductPhoto,
+			SubmitCertificate: s.API.SubmitCertificateForm, Ship: s.API.ShipFulfilment, Deliver: s.API.DeliverFulfilment},
+		Admin: web.Admin{RecordOfficePayment: s.API.RecordOfficePayment, RecordPayout: s.API.RecordPayout},
+		Rentals: web.Rentals{PlaceBooking: s.API.PlaceBooking, PayBookingByCard: s.API.PayBookingByCard,
+			PayInvoiceByCard: s.API.PayInvoiceByCard, CancelBooking: s.API.CancelBooking, CardPayments: s.API.CardPayments}})
 	return s, nil
 }
 
