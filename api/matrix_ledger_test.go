@@ -98,3 +98,8 @@ func init() {
 		matrixCase{Route: "GET /api/v1/admin/reports/sales", Want: adminOnly(200), Request: pathOnly("/api/v1/admin/reports/sales")},
 	)
 }
+
+func init() {
+	matrixCases = append(matrixCases,
+		matrixCase{Route: "GET /api/v1/admin/reports/inclusion", Want: adminOnly(200), Request: pathOnly("/api/v1/admin/reports/inclusion")})
+}

@@ -40,6 +40,7 @@ func (s *Server) allRoutes() []Route {
 	rs = append(rs, s.cartRoutes()...)
 	rs = append(rs, s.ledgerRoutes()...)
 	rs = append(rs, s.shippingRoutes()...)
+	rs = append(rs, s.inclusionRoutes()...)
 	return rs
 }
 

@@ -302,57 +302,17 @@ func (s *site) salesByCommuneCSV(c *fiber.Ctx, lang string, p *account.Principal
 	return sendPageCSV(c, fmt.Sprintf("sales-by-commune-%s-%s.csv", from, to), out)
 }
 
-// inclusionRow is one commune's members, from its cooperatives' figures.
-type inclusionRow struct {
-	Commune                      string
-	Cooperatives, Reporting      int
-	Women, Men, WithDisabilities int
-}
+// inclusionRow is one commune's members, from its cooperatives' figures
+// (account.Inclusion sums them).
+type inclusionRow = account.InclusionRow
 
-// inclusion sums the member figures of the verified cooperatives by
-// commune (a cooperative that reported no figure counts as reached, not
-// in the member totals).
+// inclusion is the inclusion report, by commune and in total.
 func (s *site) inclusion(c *fiber.Ctx, p *account.Principal) ([]inclusionRow, inclusionRow, error) {
-	by := map[string]*inclusionRow{}
-	var total inclusionRow
-	for page := 1; ; page++ {
-		coops, n, err := s.deps.Accounts.FindCooperatives(c.UserContext(), p, account.CooperativeFilter{Status: account.StatusVerified, Page: account.Page{Page: page, PerPage: 100}})
-		if err != nil {
-			return nil, total, err
-		}
-		for _, co := range coops {
-			r := by[co.Commune]
-			if r == nil {
-				r = &inclusionRow{Commune: co.Commune}
-				by[co.Commune] = r
-			}
-			for _, x := range []*inclusionRow{r, &total} {
-				x.Cooperatives++
-				if mf := co.MemberFigures; mf != nil && (mf.Women != nil || mf.Men != nil || mf.WithDisabilities != nil) {
-					x.Reporting++
-					x.Women += derefInt(mf.Women)
-					x.Men += derefInt(mf.Men)
-					x.WithDisabilities += derefInt(mf.WithDisabilities)
-				}
-			}
-		}
-		if int64(page*100) >= n || len(coops) == 0 {
-			break
-		}
+	rep, err := s.deps.Accounts.Inclusion(c.UserContext(), p)
+	if err != nil {
+		return nil, inclusionRow{}, err
 	}
-	out := make([]inclusionRow, 0, len(by))
-	for _, r := range by {
-		out = append(out, *r)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Commune < out[j].Commune })
-	return out, total, nil
-}
-
-func derefInt(p *int) int {
-	if p == nil {
-		return 0
-	}
-	return *p
+	return rep.Communes, rep.Total, nil
 }
 
 // showInclusionReport charts women and members with disabilities by
