@@ -542,8 +542,10 @@ func (s *Service) PlaceOrder(ctx context.Context, in OrderInput) (PlacedOrder, e
 		return err
 	})
 	if err != nil {
-		if key != nil && database.IsDuplicate(err) {
-			// The same key raced us and won: answer its order.
+		if key != nil && (database.IsDuplicate(err) || errs.Is(err, errs.Conflict)) {
+			// The same key raced us and won: answer its order. Its stock
+			// may be what made ours sold out, and its certification on
+			// another Galera node may come before our insert meets the key.
 			if o, ok, ferr := s.findByKey(ctx, *key); ferr == nil && ok {
 				return o, nil
 			}

@@ -201,55 +201,77 @@ type Process struct {
 // a free port, waits until /healthz answers, and stops it when the test ends.
 func StartProcess(tb testing.TB, cfg config.Config) *Process {
 	tb.Helper()
+	return StartProcesses(tb, cfg)[0]
+}
+
+// StartProcesses runs one `souk serve` per configuration, all launched
+// before any is waited for (so that they migrate at the same moment), and
+// returns them once every /healthz answers; they stop when the test ends.
+func StartProcesses(tb testing.TB, cfgs ...config.Config) []*Process {
+	tb.Helper()
 	bin := Binary(tb)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
+	type launched struct {
+		p      *Process
+		out    *syncBuffer
+		exited chan struct{}
+		addr   string
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), Environ(cfg)...)
-	cmd.Env = append(cmd.Env, "SOUK_ADDR="+addr, "SOUK_ENV_FILE=/nonexistent")
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	p := &Process{URL: "http://" + addr, cmd: cmd}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	tb.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
+	var all []launched
+	for _, cfg := range cfgs {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatal(err)
 		}
-		if tb.Failed() {
-			tb.Logf("souk serve at %s said:\n%s", addr, out.String())
+		addr := ln.Addr().String()
+		ln.Close()
+		cmd := exec.Command(bin, "serve")
+		cmd.Env = append(os.Environ(), Environ(cfg)...)
+		cmd.Env = append(cmd.Env, "SOUK_ADDR="+addr, "SOUK_ENV_FILE=/nonexistent")
+		out := &syncBuffer{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			tb.Fatal(err)
 		}
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get(p.URL + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return p
+		l := launched{p: &Process{URL: "http://" + addr, cmd: cmd}, out: out, exited: make(chan struct{}), addr: addr}
+		go func() { _ = cmd.Wait(); close(l.exited) }()
+		tb.Cleanup(func() {
+			_ = cmd.Process.Signal(os.Interrupt)
+			select {
+			case <-l.exited:
+			case <-time.After(20 * time.Second):
+				_ = cmd.Process.Kill()
+				<-l.exited
 			}
-		}
-		select {
-		case <-exited:
-			tb.Fatalf("souk serve exited early:\n%s", out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("souk serve did not become healthy:\n%s", out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
+			if tb.Failed() {
+				tb.Logf("souk serve at %s said:\n%s", addr, out.String())
+			}
+		})
+		all = append(all, l)
 	}
+	deadline := time.Now().Add(60 * time.Second)
+	var procs []*Process
+	for _, l := range all {
+		for {
+			resp, err := http.Get(l.p.URL + "/healthz")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					break
+				}
+			}
+			select {
+			case <-l.exited:
+				tb.Fatalf("souk serve exited early:\n%s", l.out.String())
+			default:
+			}
+			if time.Now().After(deadline) {
+				tb.Fatalf("souk serve did not become healthy:\n%s", l.out.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		procs = append(procs, l.p)
+	}
+	return procs
 }
 
 // Kill ends the process at once (SIGKILL), as a crash would.
