@@ -249,7 +249,10 @@ func TestBrowserCheckoutCashOnDelivery(t *testing.T) {
 			if bl := b.blockedRequests(); len(bl) > 0 {
 				t.Fatalf("the pages asked other hosts than %s: %v", b.host, bl)
 			}
-			if b.seen == 0 {
+			b.mu.Lock()
+			seen := b.seen
+			b.mu.Unlock()
+			if seen == 0 {
 				t.Fatal("the request guard saw no request: it is not watching")
 			}
 		})
