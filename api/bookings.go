@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/souk-tiznit/souk/account"
 	"github.com/souk-tiznit/souk/booking"
 	"github.com/souk-tiznit/souk/errs"
+	"github.com/souk-tiznit/souk/internal/csvreply"
 	"github.com/souk-tiznit/souk/payment"
 )
 
@@ -619,13 +619,7 @@ func queryDay(c *fiber.Ctx, f *errs.Fields, name string, def booking.Day) bookin
 
 // sendCSV answers rows as a CSV attachment named filename.
 func sendCSV(c *fiber.Ctx, filename string, rows [][]string) error {
-	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s"`, filename))
-	w := csv.NewWriter(c.Response().BodyWriter())
-	if err := w.WriteAll(rows); err != nil {
-		return fmt.Errorf("write %s: %w", filename, err)
-	}
-	return nil
+	return csvreply.Send(c, filename, rows)
 }
 
 // revenueReport answers a venue's booking revenue — bookings confirmed and

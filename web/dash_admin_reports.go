@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/csv"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -15,6 +14,7 @@ import (
 	"github.com/souk-tiznit/souk/account"
 	"github.com/souk-tiznit/souk/booking"
 	"github.com/souk-tiznit/souk/errs"
+	"github.com/souk-tiznit/souk/internal/csvreply"
 	"github.com/souk-tiznit/souk/storefront"
 )
 
@@ -355,13 +355,7 @@ func (s *site) inclusionCSV(c *fiber.Ctx, lang string, p *account.Principal) err
 
 // sendPageCSV answers rows as a CSV attachment.
 func sendPageCSV(c *fiber.Ctx, filename string, rows [][]string) error {
-	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s"`, filename))
-	w := csv.NewWriter(c.Response().BodyWriter())
-	if err := w.WriteAll(rows); err != nil {
-		return fmt.Errorf("write %s: %w", filename, err)
-	}
-	return nil
+	return csvreply.Send(c, filename, rows)
 }
 
 // clip shortens a chart label to n characters (the full label is in the
