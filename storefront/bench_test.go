@@ -25,6 +25,7 @@ func BenchmarkFindProducts(b *testing.B) {
 			cert := e.verifiedCertificate(b, e.coop, "morocco-handmade", "1", "MH-1-BENCH", e.svc.today().AddDays(100))
 			e.exec(b, `INSERT INTO product_certificates (product_id, certificate_id, created_at)
 				SELECT id, ?, ? FROM products WHERE id % 3 = 0`, cert.ID, time.Now().UTC())
+			e.exec(b, refreshCertifiedSQL+"id IN (SELECT product_id FROM product_certificates)")
 			for _, bc := range []struct {
 				name string
 				flt  ProductFilter

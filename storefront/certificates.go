@@ -113,10 +113,65 @@ func certificateActive(status CertificateStatus, validFrom, validUntil, today Da
 // passed twice as a 'YYYY-MM-DD' parameter.
 const activeSQL = `c.status = 'verified' AND c.valid_until >= ? AND (c.valid_from IS NULL OR c.valid_from <= ?)`
 
-// certifiedSQL is true for a product p that shows the certified badge: one
-// of its linked certificates, held by its own cooperative, is active.
-const certifiedSQL = `EXISTS (SELECT 1 FROM product_certificates pc JOIN certificates c ON c.id = pc.certificate_id
+// linkedActiveSQL is true for a product p that one of its linked
+// certificates, held by its own cooperative, makes certified today (rule
+// 6, read from the certificates themselves). The day is passed twice.
+const linkedActiveSQL = `EXISTS (SELECT 1 FROM product_certificates pc JOIN certificates c ON c.id = pc.certificate_id
 	WHERE pc.product_id = p.id AND c.cooperative_id = p.cooperative_id AND ` + activeSQL + `)`
+
+// certifiedSQL is true for a product p that shows the certified badge, read
+// from the columns refreshCertified keeps (migration 0013): every day from
+// certified_from to certified_until is certified and no day after it, so
+// only a product whose last certificate has not started yet needs its
+// certificates looked at (an earlier one may cover today). It is the same
+// rule as linkedActiveSQL (TestCertifiedColumnsAgreeWithCertificates). The
+// day is passed four times (certifiedArgs).
+// It is never NULL, so that NOT of it holds for every uncertified product.
+const certifiedSQL = `(p.certified_until IS NOT NULL AND p.certified_until >= ? AND
+	(p.certified_from IS NULL OR p.certified_from <= ? OR ` + linkedActiveSQL + `))`
+
+// certifiedArgs are the arguments of certifiedSQL for the day.
+func certifiedArgs(today string) []any { return []any{today, today, today, today} }
+
+// refreshCertifiedSQL recomputes certified_until and certified_from of the
+// products the WHERE clause appended to it selects (products unaliased):
+// of the linked certificates its own cooperative holds and an
+// administrator has verified, the latest valid_until, and the earliest
+// valid_from of those ending then (NULL when one has none). Migration 0013
+// backfills with the same statement.
+const refreshCertifiedSQL = `UPDATE products SET
+  certified_until = (SELECT MAX(c.valid_until) FROM product_certificates pc JOIN certificates c ON c.id = pc.certificate_id
+    WHERE pc.product_id = products.id AND c.cooperative_id = products.cooperative_id AND c.status = 'verified'),
+  certified_from = (SELECT CASE WHEN COUNT(*) > COUNT(c.valid_from) THEN NULL ELSE MIN(c.valid_from) END
+    FROM product_certificates pc JOIN certificates c ON c.id = pc.certificate_id
+    WHERE pc.product_id = products.id AND c.cooperative_id = products.cooperative_id AND c.status = 'verified'
+      AND c.valid_until = (SELECT MAX(c2.valid_until) FROM product_certificates pc2 JOIN certificates c2 ON c2.id = pc2.certificate_id
+        WHERE pc2.product_id = products.id AND c2.cooperative_id = products.cooperative_id AND c2.status = 'verified'))
+WHERE `
+
+// refreshCertified recomputes the certified columns of the products in tx.
+// Every write that links or unlinks certificates, or changes a linked
+// certificate's status or dates, calls it (or refreshCertifiedOf) in its
+// own transaction.
+func refreshCertified(tx *gorm.DB, productIDs []int64) error {
+	if len(productIDs) == 0 {
+		return nil
+	}
+	if err := tx.Exec(refreshCertifiedSQL+"id IN ?", productIDs).Error; err != nil {
+		return fmt.Errorf("refresh certified badge of products %v: %w", productIDs, err)
+	}
+	return nil
+}
+
+// refreshCertifiedOf recomputes the certified columns of the products
+// linked to a certificate whose status or dates changed, in tx.
+func refreshCertifiedOf(tx *gorm.DB, certificateID int64) error {
+	err := tx.Exec(refreshCertifiedSQL+"id IN (SELECT product_id FROM product_certificates WHERE certificate_id = ?)", certificateID).Error
+	if err != nil {
+		return fmt.Errorf("refresh certified badge of the products of certificate %d: %w", certificateID, err)
+	}
+	return nil
+}
 
 // linkedCertificate is a certificate linked to a product.
 type linkedCertificate struct {
@@ -200,18 +255,26 @@ func checkCertificateLinks(tx *gorm.DB, f *errs.Fields, cooperativeID int64, ids
 	return out, nil
 }
 
-func linkCertificates(tx *gorm.DB, productID int64, certificateIDs []int64, now time.Time) error {
-	if len(certificateIDs) == 0 {
+// linkCertificates links the certificates to a product (replacing its
+// links when replace is set) and refreshes its certified columns.
+func linkCertificates(tx *gorm.DB, productID int64, certificateIDs []int64, replace bool, now time.Time) error {
+	if replace {
+		if err := tx.Where("product_id = ?", productID).Delete(&productCertificateRow{}).Error; err != nil {
+			return fmt.Errorf("unlink certificates of product %d: %w", productID, err)
+		}
+	}
+	if len(certificateIDs) > 0 {
+		rows := make([]productCertificateRow, len(certificateIDs))
+		for i, id := range certificateIDs {
+			rows[i] = productCertificateRow{ProductID: productID, CertificateID: id, CreatedAt: now}
+		}
+		if err := tx.Create(&rows).Error; err != nil {
+			return fmt.Errorf("link certificates to product %d: %w", productID, err)
+		}
+	} else if !replace {
 		return nil
 	}
-	rows := make([]productCertificateRow, len(certificateIDs))
-	for i, id := range certificateIDs {
-		rows[i] = productCertificateRow{ProductID: productID, CertificateID: id, CreatedAt: now}
-	}
-	if err := tx.Create(&rows).Error; err != nil {
-		return fmt.Errorf("link certificates to product %d: %w", productID, err)
-	}
-	return nil
+	return refreshCertified(tx, []int64{productID})
 }
 
 // CertificateInput is a certificate a cooperative submits for
@@ -418,10 +481,13 @@ func (s *Service) VerifyCertificate(ctx context.Context, p *account.Principal, i
 		if r.Status == CertificateVerified {
 			return nil
 		}
-		return tx.Model(&certificateRow{}).Where("id = ?", id).Updates(map[string]any{
+		if err := tx.Model(&certificateRow{}).Where("id = ?", id).Updates(map[string]any{
 			"status": CertificateVerified, "verified_by": p.UserID, "verified_at": now, "rejection_reason": nil,
 			"rejected_by": nil, "rejected_at": nil, "updated_at": now,
-		}).Error
+		}).Error; err != nil {
+			return err
+		}
+		return refreshCertifiedOf(tx, id)
 	})
 	if err != nil {
 		return Certificate{}, fmt.Errorf("verify certificate %d: %w", id, err)
@@ -445,17 +511,23 @@ func (s *Service) RejectCertificate(ctx context.Context, p *account.Principal, i
 	}
 	now := s.clock()
 	err := s.db.Transact(ctx, func(tx *gorm.DB) error {
-		res := tx.Model(&certificateRow{}).Where("id = ?", id).Updates(map[string]any{
+		// Read first: MySQL counts only changed rows as affected, so a
+		// repeated rejection within the same microsecond would look absent.
+		var r certificateRow
+		switch err := tx.Select("id").Where("id = ?", id).Take(&r).Error; {
+		case errors.Is(err, gorm.ErrRecordNotFound):
+			return errs.E(errs.NotFound, "no such certificate")
+		case err != nil:
+			return err
+		}
+		err := tx.Model(&certificateRow{}).Where("id = ?", id).Updates(map[string]any{
 			"status": CertificateRejected, "rejection_reason": reason, "rejected_by": p.UserID, "rejected_at": now,
 			"verified_by": nil, "verified_at": nil, "updated_at": now,
-		})
-		if res.Error != nil {
-			return res.Error
+		}).Error
+		if err != nil {
+			return err
 		}
-		if res.RowsAffected == 0 {
-			return errs.E(errs.NotFound, "no such certificate")
-		}
-		return nil
+		return refreshCertifiedOf(tx, id)
 	})
 	if err != nil {
 		return Certificate{}, fmt.Errorf("reject certificate %d: %w", id, err)
@@ -486,7 +558,16 @@ func (s *Service) DeleteCertificate(ctx context.Context, p *account.Principal, i
 		if effectiveStatus(r.Status, r.ValidUntil, today) == CertificateVerified {
 			return errs.E(errs.Conflict, "a verified certificate is kept; an administrator may revoke it")
 		}
-		return tx.Where("id = ?", id).Delete(&certificateRow{}).Error
+		// Its links go with it (ON DELETE CASCADE): the products they
+		// badged are refreshed after.
+		var linked []int64
+		if err := tx.Model(&productCertificateRow{}).Where("certificate_id = ?", id).Pluck("product_id", &linked).Error; err != nil {
+			return fmt.Errorf("read products of the certificate: %w", err)
+		}
+		if err := tx.Where("id = ?", id).Delete(&certificateRow{}).Error; err != nil {
+			return err
+		}
+		return refreshCertified(tx, linked)
 	})
 	if err != nil {
 		return fmt.Errorf("delete certificate %d: %w", id, err)

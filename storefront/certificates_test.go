@@ -2,11 +2,18 @@ package storefront
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/souk-tiznit/souk/account"
 	"github.com/souk-tiznit/souk/database/dbtest"
 	"github.com/souk-tiznit/souk/errs"
 )
@@ -208,15 +215,14 @@ func TestCertifiedMeansVerified(t *testing.T) {
 		if _, err := e.svc.VerifyCertificate(ctx, e.admin, future.ID); err != nil {
 			t.Fatal(err)
 		}
-		e.exec(t, "INSERT INTO product_certificates (product_id, certificate_id, created_at) VALUES (?, ?, ?)", pr.ID, future.ID, time.Now().UTC())
+		e.linkBehindTheRules(t, pr.ID, false, future.ID)
 		check(t, false)
 		e.clock.Advance(5 * 24 * time.Hour)
 		check(t, true)
 
 		// A certificate that somehow belongs to another cooperative never
 		// counts, even if linked behind the rules' back.
-		e.exec(t, "DELETE FROM product_certificates WHERE product_id = ?", pr.ID)
-		e.exec(t, "INSERT INTO product_certificates (product_id, certificate_id, created_at) VALUES (?, ?, ?)", pr.ID, theirs.ID, time.Now().UTC())
+		e.linkBehindTheRules(t, pr.ID, true, theirs.ID)
 		check(t, false)
 	})
 }
@@ -263,4 +269,284 @@ func TestFindCertificateByNumber(t *testing.T) {
 		_, err = e.svc.FindCertificateByNumber(ctx, "TZ 2026/17")
 		wantCode(t, err, errs.NotFound)
 	})
+}
+
+// linkBehindTheRules links certificates to a product in SQL, past the
+// checks of UpdateProduct (replacing its links when replace is set), as a
+// write outside the service would, and keeps the certified columns as
+// every writer must.
+func (e *env) linkBehindTheRules(tb testing.TB, productID int64, replace bool, certificateIDs ...int64) {
+	tb.Helper()
+	err := e.db.Transact(context.Background(), func(tx *gorm.DB) error {
+		return linkCertificates(tx, productID, certificateIDs, replace, time.Now().UTC())
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// Rule 6 read from the product row (certified_until, certified_from) must
+// give, for every product and every day, the answer the certificates give
+// (the EXISTS over product_certificates ⋈ certificates the catalog used
+// before migration 0013): after any sequence of verifications, rejections,
+// revocations, deletions, links, unlinks, edits of valid_until and days
+// passing. The Go badge, the certified filter and its facet must agree too.
+func TestCertifiedColumnsAgreeWithCertificates(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		for _, seed := range []uint64{1, 2, 3} {
+			t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+				checkCertifiedColumns(t, dialect, seed, 80)
+			})
+		}
+	})
+}
+
+func checkCertifiedColumns(t *testing.T, dialect string, seed uint64, steps int) {
+	e := newEnv(t, dialect)
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(seed, 0x6ce27))
+	type product struct {
+		id, coop int64
+		manager  *account.Principal
+	}
+	var products []product
+	for i := range 6 {
+		coop, manager := e.coop, e.manager
+		if i%3 == 2 {
+			coop, manager = e.otherCoop, e.otherManager
+		}
+		pr := e.published(t, coop, ProductInput{Title: map[string]string{"fr": fmt.Sprintf("Tajine %d", i)}})
+		products = append(products, product{pr.ID, coop, manager})
+	}
+	var certs []Certificate
+	n := 0
+	// submit records a certificate valid from a random day (or from ever)
+	// to a later one, and has it verified unless pending is set.
+	submit := func(coop int64, pending bool) string {
+		today := e.svc.today()
+		n++
+		in := CertificateInput{Scheme: "madmoun", Number: fmt.Sprintf("MAD-%d-%d", seed, n), Issuer: "ONSSA",
+			ValidUntil: today.AddDays(rng.IntN(40)), DocumentKey: fmt.Sprintf("private/c/%d-%d.pdf", seed, n)}
+		if rng.IntN(3) > 0 {
+			in.ValidFrom = today.AddDays(rng.IntN(30) - 20)
+			if in.ValidFrom.After(in.ValidUntil) {
+				in.ValidUntil = in.ValidFrom.AddDays(rng.IntN(30))
+			}
+		}
+		c, err := e.svc.SubmitCertificate(ctx, e.admin, coop, in)
+		if err != nil {
+			t.Fatalf("submit %+v: %v", in, err)
+		}
+		if !pending {
+			if c, err = e.svc.VerifyCertificate(ctx, e.admin, c.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		certs = append(certs, c)
+		return fmt.Sprintf("submit %d [%s, %s] pending=%v", c.ID, in.ValidFrom, in.ValidUntil, pending)
+	}
+	pick := func() (Certificate, bool) {
+		if len(certs) == 0 {
+			return Certificate{}, false
+		}
+		return certs[rng.IntN(len(certs))], true
+	}
+	link := func() string { // link the product to some of its cooperative's certificates the rules allow, or to none
+		pr := products[rng.IntN(len(products))]
+		var linkable, ids []int64
+		err := e.db.Raw("SELECT id FROM certificates WHERE cooperative_id = ? AND status = ? AND valid_until >= ? ORDER BY id",
+			pr.coop, CertificateVerified, e.svc.today()).Scan(&linkable).Error
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range linkable {
+			if rng.IntN(2) == 0 {
+				ids = append(ids, id)
+			}
+		}
+		if _, err := e.svc.UpdateProduct(ctx, pr.manager, pr.id, ProductPatch{CertificateIDs: append([]int64{}, ids...)}); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf("link %d to %v", pr.id, ids)
+	}
+	ops := []func() string{
+		func() string { return submit([]int64{e.coop, e.otherCoop}[rng.IntN(2)], rng.IntN(4) == 0) },
+		link, link,
+		func() string { // link behind the rules: another cooperative's, pending or rejected certificates
+			c, ok := pick()
+			if !ok {
+				return "no certificate to link"
+			}
+			pr := products[rng.IntN(len(products))]
+			var linked int64
+			e.db.Raw("SELECT COUNT(*) FROM product_certificates WHERE product_id = ? AND certificate_id = ?", pr.id, c.ID).Scan(&linked)
+			if linked == 0 {
+				e.linkBehindTheRules(t, pr.id, false, c.ID)
+			}
+			return fmt.Sprintf("link %d to %d behind the rules", pr.id, c.ID)
+		},
+		func() string { // verify a pending one, or reinstate a rejected one (its links kept)
+			var waiting []int64
+			err := e.db.Raw("SELECT id FROM certificates WHERE status <> ? ORDER BY id", CertificateVerified).Scan(&waiting).Error
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(waiting) == 0 {
+				return "no certificate to verify"
+			}
+			c := Certificate{ID: waiting[rng.IntN(len(waiting))]}
+			_, err = e.svc.VerifyCertificate(ctx, e.admin, c.ID)
+			if err != nil && !errs.Is(err, errs.Conflict) {
+				t.Fatal(err)
+			}
+			return fmt.Sprintf("verify %d: %v", c.ID, err)
+		},
+		func() string { // reject a pending one, revoke a verified one
+			c, ok := pick()
+			if !ok {
+				return "no certificate to reject"
+			}
+			if _, err := e.svc.RejectCertificate(ctx, e.admin, c.ID, "The audit was withdrawn."); err != nil {
+				t.Fatal(err)
+			}
+			return fmt.Sprintf("reject %d", c.ID)
+		},
+		func() string { // delete one that is not verified (any other is refused), expired ones most
+			c, ok := pick()
+			var expired []int64
+			err := e.db.Raw("SELECT id FROM certificates WHERE status = ? AND valid_until < ? ORDER BY id",
+				CertificateVerified, e.svc.today()).Scan(&expired).Error
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(expired) > 0 && rng.IntN(3) > 0 {
+				c, ok = Certificate{ID: expired[rng.IntN(len(expired))]}, true
+			}
+			if !ok {
+				return "no certificate to delete"
+			}
+			err = e.svc.DeleteCertificate(ctx, e.admin, c.ID)
+			if err != nil && !errs.Is(err, errs.Conflict) {
+				t.Fatal(err)
+			}
+			if err == nil {
+				certs = slices.DeleteFunc(certs, func(d Certificate) bool { return d.ID == c.ID })
+			}
+			return fmt.Sprintf("delete %d: %v", c.ID, err)
+		},
+		func() string { // edit valid_until (no service writer yet: what one must do)
+			c, ok := pick()
+			if !ok {
+				return "no certificate to edit"
+			}
+			until := e.svc.today().AddDays(rng.IntN(50) - 10)
+			err := e.db.Transact(ctx, func(tx *gorm.DB) error {
+				if err := tx.Exec("UPDATE certificates SET valid_until = ? WHERE id = ? AND (valid_from IS NULL OR valid_from <= ?)",
+					until, c.ID, until).Error; err != nil {
+					return err
+				}
+				return refreshCertifiedOf(tx, c.ID)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return fmt.Sprintf("edit %d valid_until %s", c.ID, until)
+		},
+		func() string { // days pass: certificates start and expire with no write
+			d := rng.IntN(6) + 1
+			e.clock.Advance(time.Duration(d) * 24 * time.Hour)
+			return fmt.Sprintf("advance %d days to %s", d, e.svc.today())
+		},
+	}
+	for _, coop := range []int64{e.coop, e.coop, e.otherCoop} {
+		submit(coop, false)
+	}
+	var log []string
+	for step := range steps {
+		log = append(log, ops[rng.IntN(len(ops))]())
+		today := e.svc.today()
+		// The columns must hold for the days to come as well: no job runs
+		// when a certificate starts or ends.
+		for d := 0; d <= 45; d += 3 {
+			day := today.AddDays(d).String()
+			var rows []struct {
+				ID        int64
+				Want, Got bool
+			}
+			args := append([]any{day, day}, certifiedArgs(day)...)
+			err := e.db.Raw(`SELECT p.id, CASE WHEN `+linkedActiveSQL+` THEN 1 ELSE 0 END AS want,
+				CASE WHEN `+certifiedSQL+` THEN 1 ELSE 0 END AS got FROM products p ORDER BY p.id`, args...).Scan(&rows).Error
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rows {
+				if r.Want != r.Got {
+					t.Fatalf("step %d, day %s: product %d certified by its certificates %v, by its columns %v; operations:\n%s",
+						step, day, r.ID, r.Want, r.Got, strings.Join(log, "\n"))
+				}
+			}
+		}
+		// The columns hold what they are defined as (migration 0013): a
+		// write that forgot to refresh them shows here even when it does
+		// not change today's answer.
+		var stale []int64
+		err := e.db.Raw(`SELECT p.id FROM products p WHERE NOT (
+				COALESCE(p.certified_until, '') = COALESCE((SELECT MAX(c.valid_until) FROM product_certificates pc
+					JOIN certificates c ON c.id = pc.certificate_id
+					WHERE pc.product_id = p.id AND c.cooperative_id = p.cooperative_id AND c.status = 'verified'), '')
+				AND (p.certified_until IS NULL OR COALESCE(p.certified_from, '') = COALESCE((SELECT MIN(COALESCE(c.valid_from, ''))
+					FROM product_certificates pc JOIN certificates c ON c.id = pc.certificate_id
+					WHERE pc.product_id = p.id AND c.cooperative_id = p.cooperative_id AND c.status = 'verified'
+					AND c.valid_until = p.certified_until), '')))`).Scan(&stale).Error
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(stale) > 0 {
+			t.Fatalf("step %d: products %v hold stale certified columns; operations:\n%s", step, stale, strings.Join(log, "\n"))
+		}
+		// Today through the catalog: the badge, the filter, the facet.
+		var want []int64
+		for _, pr := range products {
+			var active bool
+			day := today.String()
+			if err := e.db.Raw("SELECT "+linkedActiveSQL+" FROM products p WHERE p.id = ?", day, day, pr.id).Scan(&active).Error; err != nil {
+				t.Fatal(err)
+			}
+			one, err := e.svc.FindProduct(ctx, nil, pr.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if one.Certified != active || (len(one.Certificates) > 0) != active {
+				t.Fatalf("step %d: product %d shows certified %v with %d certificates, want %v; operations:\n%s",
+					step, pr.id, one.Certified, len(one.Certificates), active, strings.Join(log, "\n"))
+			}
+			if active {
+				want = append(want, pr.id)
+			}
+		}
+		only, err := e.svc.FindProducts(ctx, ProductFilter{Certified: ptr(true), Sort: SortPriceAsc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		others, err := e.svc.FindProducts(ctx, ProductFilter{Certified: ptr(false)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if others.Total != int64(len(products)-len(want)) {
+			t.Fatalf("step %d: %d products not certified, want %d", step, others.Total, len(products)-len(want))
+		}
+		var got []int64
+		for _, it := range only.Items {
+			got = append(got, it.ID)
+			if !it.Certified {
+				t.Fatalf("step %d: product %d listed as certified without the badge", step, it.ID)
+			}
+		}
+		slices.Sort(got)
+		if !slices.Equal(want, got) || only.Total != int64(len(want)) || only.Facets.Certified["true"] != int64(len(want)) ||
+			only.Facets.Certified["false"] != int64(len(products)-len(want)) {
+			t.Fatalf("step %d: certified filter %v (total %d, facet %v), want %v; operations:\n%s",
+				step, got, only.Total, only.Facets.Certified, want, strings.Join(log, "\n"))
+		}
+	}
 }

@@ -529,7 +529,8 @@ func (s *Service) ImportCatalogCSV(ctx context.Context, p *account.Principal, co
 				states[i].apply(&pr)
 				pr.UpdatedAt = now
 				if err := tx.Select("*").Omit("id", "cooperative_id", "slug", "status", "created_at", "created_by",
-					"published_at", "unpublished_reason", "unpublished_at", "unpublished_by").Updates(&pr).Error; err != nil {
+					"published_at", "unpublished_reason", "unpublished_at", "unpublished_by", "certified_until", "certified_from").
+					Updates(&pr).Error; err != nil {
 					return fmt.Errorf("line %d: update product %s: %w", row.Line, row.Slug, err)
 				}
 				res.Updated++

@@ -15,8 +15,14 @@ type countCache struct {
 	ttl time.Duration
 	max int
 
-	mu      sync.Mutex
-	entries map[string]countEntry
+	mu       sync.Mutex
+	entries  map[string]countEntry
+	featured map[string]featuredEntry
+}
+
+type featuredEntry struct {
+	cards []CooperativeCard
+	at    time.Time
 }
 
 type countEntry struct {
@@ -29,7 +35,7 @@ func newCountCache(ttl time.Duration) *countCache {
 	if ttl <= 0 {
 		return nil
 	}
-	return &countCache{ttl: ttl, max: 1024, entries: map[string]countEntry{}}
+	return &countCache{ttl: ttl, max: 1024, entries: map[string]countEntry{}, featured: map[string]featuredEntry{}}
 }
 
 // get returns a copy of the counts of key when they are fresh at now.
@@ -69,4 +75,33 @@ func (f Facets) clone() Facets {
 		return out
 	}
 	return Facets{Craft: cp(f.Craft), Commune: cp(f.Commune), Certified: cp(f.Certified)}
+}
+
+// getFeatured returns a copy of the featured cooperatives kept under key
+// when they are fresh at now. They are counts too (products per
+// cooperative, over the whole catalog), kept for the same TTL.
+func (c *countCache) getFeatured(key string, now time.Time) ([]CooperativeCard, bool) {
+	if c == nil {
+		return nil, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.featured[key]
+	if !ok || now.Sub(e.at) >= c.ttl || now.Before(e.at) {
+		return nil, false
+	}
+	return append([]CooperativeCard(nil), e.cards...), true
+}
+
+// putFeatured keeps a copy of the featured cooperatives under key.
+func (c *countCache) putFeatured(key string, cards []CooperativeCard, now time.Time) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.featured) >= c.max {
+		c.featured = map[string]featuredEntry{}
+	}
+	c.featured[key] = featuredEntry{cards: append([]CooperativeCard(nil), cards...), at: now}
 }

@@ -72,3 +72,55 @@ func TestCountCache(t *testing.T) {
 		}
 	})
 }
+
+// The certified filter's counts are kept by the filter's value (not by
+// the pointer that carries it), each value its own; the featured
+// cooperatives of the home page are kept for the TTL as well.
+func TestCountCacheCertifiedAndFeatured(t *testing.T) {
+	dbtest.ForEachDialect(t, func(t *testing.T, dialect string) {
+		e := newEnv(t, dialect)
+		e.svc = New(e.db, Options{Now: e.clock.Now, CountCacheTTL: 30 * time.Second})
+		ctx := context.Background()
+		cert := e.verifiedCertificate(t, e.coop, "madmoun", "", "MAD-CACHE", e.svc.today().AddDays(100))
+		e.published(t, e.coop, ProductInput{Title: map[string]string{"fr": "Tajine certifié"}, CertificateIDs: []int64{cert.ID}})
+		e.published(t, e.otherCoop, ProductInput{Title: map[string]string{"fr": "Bague"}})
+		count := func(certified bool) int64 {
+			t.Helper()
+			l, err := e.svc.FindProducts(ctx, ProductFilter{Certified: &certified})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return l.Total
+		}
+		featured := func() []CooperativeCard {
+			t.Helper()
+			cards, err := e.svc.FeaturedCooperatives(ctx, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return cards
+		}
+		if yes, no := count(true), count(false); yes != 1 || no != 1 {
+			t.Fatalf("certified %d, not certified %d; want 1 and 1", yes, no)
+		}
+		if cards := featured(); len(cards) != 2 || cards[0].Slug != "cooperative-anzi" || cards[0].Products != 1 {
+			t.Fatalf("featured %+v", cards)
+		}
+		// A publication within the TTL: the same counts, from the cache.
+		e.exec(t, "UPDATE products SET status = 'published', published_at = ? WHERE id = ?", e.clock.Now(),
+			e.draft(t, e.coop, ProductInput{Title: map[string]string{"fr": "Jarre"}, CertificateIDs: []int64{cert.ID}}).ID)
+		if yes := count(true); yes != 1 {
+			t.Fatalf("within the TTL the certified filter was recounted: %d", yes)
+		}
+		if cards := featured(); cards[0].Products != 1 {
+			t.Fatalf("within the TTL the featured cooperatives were recounted: %+v", cards)
+		}
+		e.clock.Advance(31 * time.Second)
+		if yes, no := count(true), count(false); yes != 2 || no != 1 {
+			t.Fatalf("past the TTL: certified %d, not certified %d; want 2 and 1", yes, no)
+		}
+		if cards := featured(); cards[0].Products != 2 {
+			t.Fatalf("past the TTL: featured %+v", cards)
+		}
+	})
+}

@@ -218,21 +218,6 @@ func countPhotos(tx *gorm.DB, productID int64) (int, error) {
 	return int(n), nil
 }
 
-func loadPhotos(db *gorm.DB, productIDs []int64) (map[int64][]Photo, error) {
-	out := map[int64][]Photo{}
-	if len(productIDs) == 0 {
-		return out, nil
-	}
-	var rows []Photo
-	if err := db.Where("product_id IN ?", productIDs).Order("product_id, position, id").Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("read photos: %w", database.Translate(err))
-	}
-	for _, r := range rows {
-		out[r.ProductID] = append(out[r.ProductID], r)
-	}
-	return out, nil
-}
-
 // editablePhotos locks a product for a photo change and checks the caller
 // may edit it.
 func (s *Service) editablePhotos(tx *gorm.DB, p *account.Principal, productID int64) (productRow, error) {

@@ -3,6 +3,7 @@ package storefront
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"math"
@@ -144,9 +145,13 @@ type productRow struct {
 	PublishedAt       *time.Time
 	SearchTitle       string
 	SearchText        string
-	CreatedBy         *int64
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// CertifiedUntil and CertifiedFrom are kept by refreshCertified
+	// (certifiedSQL says what they mean); no other write sets them.
+	CertifiedUntil Date
+	CertifiedFrom  Date
+	CreatedBy      *int64
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 func (productRow) TableName() string { return "products" }
@@ -164,8 +169,60 @@ type productRecord struct {
 const productColumns = `p.id, p.cooperative_id, p.artisan_id, p.slug, p.title, p.description, p.craft, p.commune,
 	p.materials, p.techniques, p.height_mm, p.width_mm, p.depth_mm, p.weight_g, p.price, p.currency, p.stock,
 	p.one_of_a_kind, p.made_to_order_days, p.status, p.unpublished_reason, p.unpublished_at, p.unpublished_by,
-	p.published_at, p.created_by, p.created_at, p.updated_at,
+	p.published_at, p.created_by, p.created_at, p.updated_at, p.certified_until, p.certified_from,
 	c.slug AS cooperative_slug, c.name AS cooperative_name, c.status AS cooperative_status`
+
+// scanProductRecords reads rows of productColumns and closes them. It
+// scans column by column: lists read a page of these on every request,
+// and GORM's reflective scan cost more than the query.
+func scanProductRecords(rows *sql.Rows) ([]productRecord, error) {
+	defer rows.Close()
+	var out []productRecord
+	for rows.Next() {
+		var rec productRecord
+		r := &rec.Row
+		if err := rows.Scan(&r.ID, &r.CooperativeID, &r.ArtisanID, &r.Slug, &r.Title, &r.Description, &r.Craft, &r.Commune,
+			&r.Materials, &r.Techniques, &r.HeightMM, &r.WidthMM, &r.DepthMM, &r.WeightG, &r.Price, &r.Currency, &r.Stock,
+			&r.OneOfAKind, &r.MadeToOrderDays, &r.Status, &r.UnpublishedReason, &r.UnpublishedAt, &r.UnpublishedBy,
+			&r.PublishedAt, &r.CreatedBy, &r.CreatedAt, &r.UpdatedAt, &r.CertifiedUntil, &r.CertifiedFrom,
+			&rec.CooperativeSlug, &rec.CooperativeName, &rec.CooperativeStatus); err != nil {
+			return nil, fmt.Errorf("scan product: %w", err)
+		}
+		out = append(out, rec)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("scan products: %w", err)
+	}
+	return out, nil
+}
+
+// readPhotos reads the photos of the products by product, each product's
+// in order (what loadPhotos reads, scanned column by column: a page of 24
+// products has about a hundred photos).
+func readPhotos(db *gorm.DB, productIDs []int64) (map[int64][]Photo, error) {
+	out := make(map[int64][]Photo, len(productIDs))
+	if len(productIDs) == 0 {
+		return out, nil
+	}
+	rows, err := db.Raw(`SELECT id, product_id, position, alt, width, height, color, blurhash, variants, content_hash, created_at
+		FROM product_photos WHERE product_id IN ? ORDER BY product_id, position, id`, productIDs).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("read photos: %w", database.Translate(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ph Photo
+		if err := rows.Scan(&ph.ID, &ph.ProductID, &ph.Position, &ph.Alt, &ph.Width, &ph.Height, &ph.Color, &ph.BlurHash,
+			&ph.Variants, &ph.ContentHash, &ph.CreatedAt); err != nil {
+			return nil, fmt.Errorf("scan photo: %w", err)
+		}
+		out[ph.ProductID] = append(out[ph.ProductID], ph)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read photos: %w", database.Translate(err))
+	}
+	return out, nil
+}
 
 // ProductInput is a new product. A draft needs a title in at least one
 // language and a craft; the rest may come later, but publishing needs a
@@ -600,7 +657,7 @@ func (s *Service) CreateProduct(ctx context.Context, p *account.Principal, coope
 				return fmt.Errorf("insert product: %w", err)
 			}
 			id = row.ID
-			return linkCertificates(tx, id, certs, now)
+			return linkCertificates(tx, id, certs, false, now)
 		})
 		if err == nil || !database.IsDuplicate(err) {
 			break
@@ -747,14 +804,11 @@ func (s *Service) UpdateProduct(ctx context.Context, p *account.Principal, id in
 		st.apply(&row)
 		row.UpdatedAt = now
 		if err := tx.Select("*").Omit("id", "cooperative_id", "slug", "status", "created_at", "created_by",
-			"published_at", "unpublished_reason", "unpublished_at", "unpublished_by").Updates(&row).Error; err != nil {
+			"published_at", "unpublished_reason", "unpublished_at", "unpublished_by", "certified_until", "certified_from").Updates(&row).Error; err != nil {
 			return fmt.Errorf("update product: %w", err)
 		}
 		if patch.CertificateIDs != nil {
-			if err := tx.Where("product_id = ?", row.ID).Delete(&productCertificateRow{}).Error; err != nil {
-				return fmt.Errorf("unlink certificates: %w", err)
-			}
-			return linkCertificates(tx, row.ID, certs, now)
+			return linkCertificates(tx, row.ID, certs, true, now)
 		}
 		return nil
 	})
@@ -926,9 +980,12 @@ func (s *Service) FindProductBySlug(ctx context.Context, p *account.Principal, s
 }
 
 func (s *Service) findProduct(ctx context.Context, p *account.Principal, where string, arg any) (Product, error) {
-	var recs []productRecord
-	err := s.db.WithContext(ctx).Raw("SELECT "+productColumns+" FROM products p JOIN cooperatives c ON c.id = p.cooperative_id WHERE "+
-		where, arg).Scan(&recs).Error
+	rows, err := s.db.WithContext(ctx).Raw("SELECT "+productColumns+" FROM products p JOIN cooperatives c ON c.id = p.cooperative_id WHERE "+
+		where, arg).Rows()
+	if err != nil {
+		return Product{}, fmt.Errorf("find product %v: %w", arg, database.Translate(err))
+	}
+	recs, err := scanProductRecords(rows)
 	if err != nil {
 		return Product{}, fmt.Errorf("find product %v: %w", arg, database.Translate(err))
 	}
@@ -959,15 +1016,26 @@ func (s *Service) productViews(ctx context.Context, p *account.Principal, recs [
 		ids[i] = r.Row.ID
 	}
 	db := s.db.WithContext(ctx)
-	photos, err := loadPhotos(db, ids)
+	photos, err := readPhotos(db, ids)
 	if err != nil {
 		return nil, err
 	}
-	certs, err := loadProductCertificates(db, ids)
-	if err != nil {
-		return nil, err
-	}
+	// The certificates are read only where they can show: every linked
+	// one for the cooperative's members and administrators, the active
+	// ones for the public, which only a product certified until today or
+	// later has (certifiedSQL). The badge is then the rule itself
+	// (certificateActive) on what was read.
 	today := s.today()
+	withCerts := make([]int64, 0, len(recs))
+	for _, r := range recs {
+		if p.CanReadCooperative(r.Row.CooperativeID) || !r.Row.CertifiedUntil.IsZero() && !r.Row.CertifiedUntil.Before(today) {
+			withCerts = append(withCerts, r.Row.ID)
+		}
+	}
+	certs, err := loadProductCertificates(db, withCerts)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]Product, len(recs))
 	for i, rec := range recs {
 		r := rec.Row

@@ -107,23 +107,31 @@ type CooperativeCard struct {
 
 // FeaturedCooperatives returns up to limit verified cooperatives that have
 // published products, in one query: certified ones first, then those with
-// the most products, then by name.
+// the most products, then by name. Like the catalog's counts, the answer
+// may be kept for the count cache's TTL.
 func (s *Service) FeaturedCooperatives(ctx context.Context, limit int) ([]CooperativeCard, error) {
 	if limit < 1 || limit > 100 {
 		return nil, errs.InvalidField("limit", "must be from 1 to 100")
 	}
 	today := s.today().String()
+	key := fmt.Sprintf("%d|%s", limit, today)
+	if out, ok := s.counts.getFeatured(key, s.now()); ok {
+		return out, nil
+	}
+	// Products are counted per cooperative on the (status, cooperative_id,
+	// …) index alone, before the join.
 	var out []CooperativeCard
-	err := s.db.WithContext(ctx).Raw(`SELECT co.slug, co.name, co.commune, COUNT(p.id) AS products,
+	err := s.db.WithContext(ctx).Raw(`SELECT co.slug, co.name, co.commune, n.products,
 		CASE WHEN EXISTS (SELECT 1 FROM certificates c WHERE c.cooperative_id = co.id AND `+activeSQL+`) THEN 1 ELSE 0 END AS certified
-		FROM cooperatives co JOIN products p ON p.cooperative_id = co.id AND p.status = ?
+		FROM cooperatives co
+		JOIN (SELECT cooperative_id, COUNT(*) AS products FROM products WHERE status = ? GROUP BY cooperative_id) n ON n.cooperative_id = co.id
 		WHERE co.status = ?
-		GROUP BY co.id, co.slug, co.name, co.commune
-		ORDER BY certified DESC, products DESC, co.name, co.id LIMIT ?`,
+		ORDER BY certified DESC, n.products DESC, co.name, co.id LIMIT ?`,
 		today, today, Published, cooperativeVerified, limit).Scan(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("featured cooperatives: %w", database.Translate(err))
 	}
+	s.counts.putFeatured(key, out, s.now())
 	return out, nil
 }
 

@@ -352,9 +352,9 @@ func (s *Service) buildQuery(scope condition, flt ProductFilter, terms searchTer
 	}
 	if flt.Certified != nil {
 		if *flt.Certified {
-			q.add(facetCertified, certifiedSQL, today, today)
+			q.add(facetCertified, certifiedSQL, certifiedArgs(today)...)
 		} else {
-			q.add(facetCertified, "NOT "+certifiedSQL, today, today)
+			q.add(facetCertified, "NOT "+certifiedSQL, certifiedArgs(today)...)
 		}
 	}
 	return q
@@ -405,10 +405,13 @@ func (s *Service) findProducts(ctx context.Context, p *account.Principal, scope 
 	// there); a cooperative's own list is always counted.
 	cacheKey := ""
 	if p == nil && s.counts != nil {
-		cacheKey = fmt.Sprintf("%s|%q|%s|%s|%v|%s", where, args, flt.Craft, flt.Commune, flt.Certified, today)
+		// Every value of the filter that the counts depend on, by value
+		// (a pointer printed would make every key new).
+		certified := "any"
 		if flt.Certified != nil {
-			cacheKey += fmt.Sprint(*flt.Certified)
+			certified = strconv.FormatBool(*flt.Certified)
 		}
+		cacheKey = fmt.Sprintf("%s|%q|%s|%s|%s|%s", where, args, flt.Craft, flt.Commune, certified, today)
 	}
 	if total, facets, ok := s.counts.get(cacheKey, s.now()); ok {
 		out.Total, out.Facets = total, facets
@@ -457,7 +460,7 @@ func (s *Service) countProducts(db *gorm.DB, q query, flt ProductFilter, today s
 	var cells []cell
 	err := db.Raw("SELECT craft, commune, certified, COUNT(*) AS n FROM (SELECT p.craft AS craft, p.commune AS commune, "+
 		"CASE WHEN "+certifiedSQL+" THEN 'true' ELSE 'false' END AS certified"+fromProducts+where+
-		") t GROUP BY craft, commune, certified", append([]any{today, today}, args...)...).Scan(&cells).Error
+		") t GROUP BY craft, commune, certified", append(certifiedArgs(today), args...)...).Scan(&cells).Error
 	if err != nil {
 		return fmt.Errorf("count products: %w", database.Translate(err))
 	}
@@ -504,7 +507,7 @@ func (s *Service) countProducts(db *gorm.DB, q query, flt ProductFilter, today s
 		}
 	}
 	if flt.Certified != nil {
-		if err := count(facetCertified, "CASE WHEN "+certifiedSQL+" THEN 'true' ELSE 'false' END", []any{today, today},
+		if err := count(facetCertified, "CASE WHEN "+certifiedSQL+" THEN 'true' ELSE 'false' END", certifiedArgs(today),
 			out.Facets.Certified); err != nil {
 			return err
 		}
@@ -518,20 +521,22 @@ func readProductRecords(db *gorm.DB, ids []int64) ([]productRecord, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	var recs []productRecord
-	err := db.Raw("SELECT "+productColumns+" FROM products p JOIN cooperatives c ON c.id = p.cooperative_id WHERE p.id IN ?", ids).
-		Scan(&recs).Error
+	rows, err := db.Raw("SELECT "+productColumns+" FROM products p JOIN cooperatives c ON c.id = p.cooperative_id WHERE p.id IN ?", ids).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("read products: %w", database.Translate(err))
 	}
-	byID := make(map[int64]productRecord, len(recs))
-	for _, r := range recs {
-		byID[r.Row.ID] = r
+	recs, err := scanProductRecords(rows)
+	if err != nil {
+		return nil, fmt.Errorf("read products: %w", database.Translate(err))
+	}
+	byID := make(map[int64]int, len(recs))
+	for i, r := range recs {
+		byID[r.Row.ID] = i
 	}
 	out := make([]productRecord, 0, len(ids))
 	for _, id := range ids {
-		if r, ok := byID[id]; ok {
-			out = append(out, r)
+		if i, ok := byID[id]; ok {
+			out = append(out, recs[i])
 		}
 	}
 	return out, nil

@@ -61,6 +61,7 @@ type Service struct {
 	now           func() time.Time
 	commissionBPS int
 	counts        *countCache // nil: no cache
+	refs          *refCache   // crafts, schemes, shipping rates (refcache.go)
 }
 
 // New returns the storefront service over db.
@@ -73,7 +74,8 @@ func New(db *database.DB, opts Options) *Service {
 	if opts.CommissionBPS != nil {
 		bps = *opts.CommissionBPS
 	}
-	return &Service{db: db, now: now, commissionBPS: bps, counts: newCountCache(opts.CountCacheTTL)}
+	return &Service{db: db, now: now, commissionBPS: bps, counts: newCountCache(opts.CountCacheTTL),
+		refs: newRefCache(opts.CountCacheTTL)}
 }
 
 // clock is the current instant as stored: UTC, microseconds.

@@ -592,7 +592,14 @@ func (s *site) showProductPage(c *fiber.Ctx, lang string) error {
 	if err != nil {
 		return err
 	}
-	craft, err := s.deps.Catalog.FindCraft(ctx, pr.Craft)
+	// Crafts, scheme names and shipping rates come from the per-process
+	// copy of the reference data (at most SOUK_COUNT_CACHE_TTL old); the
+	// product, its photos and certificates are read fresh on every request.
+	ref, err := s.deps.Catalog.Reference(ctx)
+	if err != nil {
+		return err
+	}
+	craft, err := ref.Craft(pr.Craft)
 	if err != nil {
 		return err
 	}
@@ -636,19 +643,15 @@ func (s *site) showProductPage(c *fiber.Ctx, lang string) error {
 	// by an administrator and valid today. The public product holds no
 	// other, and the status is checked again here so that a change there
 	// cannot put a badge on a page.
-	var schemes map[string]string
 	for _, ce := range pr.Certificates {
 		if ce.Status != storefront.CertificateVerified {
 			continue
 		}
-		if schemes == nil {
-			if schemes, err = s.schemeNames(ctx, lang); err != nil {
-				return err
+		name := ce.Scheme
+		if sc, ok := ref.Scheme(ce.Scheme); ok {
+			if n := Localized(sc.Name, lang); n != "" {
+				name = n
 			}
-		}
-		name := schemes[ce.Scheme]
-		if name == "" {
-			name = ce.Scheme
 		}
 		v.Certificates = append(v.Certificates, certBadge{Number: ce.Number, Scheme: name, Level: ce.Level, Until: ce.ValidUntil.String()})
 	}
@@ -675,7 +678,7 @@ func (s *site) showProductPage(c *fiber.Ctx, lang string) error {
 		fragile = 1
 	}
 	for _, d := range shippingDestinations {
-		q, err := s.deps.Catalog.QuoteShipping(ctx, d.country, weight, fragile)
+		q, err := ref.QuoteShipping(d.country, weight, fragile)
 		if errs.Is(err, errs.Invalid) {
 			continue // too heavy for one parcel: the checkout says how to split it
 		}

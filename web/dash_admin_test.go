@@ -267,9 +267,9 @@ func TestAdminApprovesApplicationAndRecordsOfficePayment(t *testing.T) {
 	}
 	for _, u := range av.Units {
 		if u.Code == code {
-			for d, st := range u.Days {
+			for i, st := range u.Days {
 				if st != "booked" {
-					t.Errorf("day %s of %s is %s after the payment, want booked", d, code, st)
+					t.Errorf("day %s of %s is %s after the payment, want booked", u.First.AddDays(i), code, st)
 				}
 			}
 		}

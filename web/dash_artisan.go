@@ -295,7 +295,7 @@ func parseRange(lang, from, to string, def booking.DayRange) (booking.DayRange, 
 
 // stateOver sums up a unit's days: free when every day is free, partly
 // when some are, else the strongest of booked, held, blocked.
-func stateOver(days map[booking.Day]booking.DayState) (string, int) {
+func stateOver(days []booking.DayState) (string, int) {
 	free, held, booked, blocked := 0, 0, 0, 0
 	for _, st := range days {
 		switch st {
@@ -390,10 +390,10 @@ func (s *site) unitCalendar(c *fiber.Ctx, lang, slug string, u booking.Unit, m b
 	if err != nil {
 		return nil, err
 	}
-	var days map[booking.Day]booking.DayState
+	var days booking.UnitAvailability
 	for _, ua := range a.Units {
 		if ua.ID == u.ID {
-			days = ua.Days
+			days = ua
 		}
 	}
 	today := booking.DayOf(now)
@@ -415,7 +415,7 @@ func (s *site) unitCalendar(c *fiber.Ctx, lang, slug string, u booking.Unit, m b
 		if mr.Contains(d) {
 			_, _, dn := d.Date()
 			cd.InMonth, cd.Num = true, strconv.Itoa(dn)
-			cd.State = string(days[d])
+			cd.State = string(days.On(d))
 			if cd.State == "" {
 				cd.State = string(booking.DayFree)
 			}

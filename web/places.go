@@ -74,7 +74,7 @@ func (s *site) showVenuePage(c *fiber.Ctx, lang string) error {
 	}
 	state := map[int64]string{}
 	for _, u := range avail.Units {
-		state[u.ID] = string(u.Days[day])
+		state[u.ID] = string(u.On(day))
 	}
 	view := venueView{Name: v.Name, Commune: v.Commune, Kind: v.Kind, Policy: string(v.Policy), Description: Localized(v.Description, lang),
 		Day: day.String(), ViewBox: fmt.Sprintf("0 0 %d %d", max(v.PlanWidth, 1), max(v.PlanHeight, 1))}

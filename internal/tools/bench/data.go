@@ -220,6 +220,9 @@ func generateInto(ctx context.Context, o options, url, soukBin, runDir, mediaDir
 	if err != nil {
 		return st, err
 	}
+	if err := checkCertifiedColumns(ctx, sqlDB); err != nil {
+		return st, err
+	}
 	if gdb.Dialect == database.SQLite {
 		for _, q := range []string{"INSERT INTO products_fts (products_fts) VALUES ('optimize')", "ANALYZE", "PRAGMA wal_checkpoint(TRUNCATE)"} {
 			if _, err := sqlDB.ExecContext(ctx, q); err != nil {
@@ -271,4 +274,28 @@ func copyFile(from, to string) error {
 		return fmt.Errorf("copy to %s: %w", to, err)
 	}
 	return out.Close()
+}
+
+// checkCertifiedColumns checks that the generator filled products'
+// certified_until and certified_from as storefront keeps them (migration
+// 0013): of the verified certificates of the product's own cooperative
+// linked to it, the latest valid_until and the earliest valid_from of
+// those ending then.
+func checkCertifiedColumns(ctx context.Context, db *sql.DB) error {
+	var wrong int
+	err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM products p WHERE NOT (
+		COALESCE(p.certified_until, '') = COALESCE((SELECT MAX(c.valid_until) FROM product_certificates pc
+			JOIN certificates c ON c.id = pc.certificate_id
+			WHERE pc.product_id = p.id AND c.cooperative_id = p.cooperative_id AND c.status = 'verified'), '')
+		AND (p.certified_until IS NULL OR COALESCE(p.certified_from, '') = COALESCE((SELECT MIN(COALESCE(c.valid_from, ''))
+			FROM product_certificates pc JOIN certificates c ON c.id = pc.certificate_id
+			WHERE pc.product_id = p.id AND c.cooperative_id = p.cooperative_id AND c.status = 'verified'
+			AND c.valid_until = p.certified_until), '')))`).Scan(&wrong)
+	if err != nil {
+		return fmt.Errorf("check the certified columns: %w", err)
+	}
+	if wrong > 0 {
+		return fmt.Errorf("%d generated products hold certified columns storefront would not: the generator is out of step with migration 0013", wrong)
+	}
+	return nil
 }

@@ -25,7 +25,9 @@ import (
 
 // genVersion changes when the generated data changes, so that cached
 // databases of an older generator are not reused.
-const genVersion = 1
+//
+//	2: products.certified_until and certified_from filled (migration 0013).
+const genVersion = 2
 
 // dataSize is how much the generator makes.
 type dataSize struct {
@@ -252,7 +254,7 @@ func (g *gen) cooperatives(ctx context.Context, s dataSize, st *genStats) error 
 		if i%3 == 1 { // a third hold a verified, valid certificate
 			num := fmt.Sprintf("MFM-B-%05d", i)
 			certs = append(certs, []any{i, i, "morocco-handmade", "2", num, num, "Ministère de l'Artisanat",
-				g.now.AddDate(-1, 0, 0).Format("2006-01-02"), g.now.AddDate(3, 0, 0).Format("2006-01-02"), "verified", g.now, g.now})
+				g.certValidFrom(), g.certValidUntil(), "verified", g.now, g.now})
 			st.Certified++
 		}
 	}
@@ -264,6 +266,11 @@ func (g *gen) cooperatives(ctx context.Context, s dataSize, st *genStats) error 
 	return g.insert(ctx, "certificates", []string{"id", "cooperative_id", "scheme", "level", "number", "number_norm", "issuer",
 		"valid_from", "valid_until", "status", "created_at", "updated_at"}, certs)
 }
+
+// certValidFrom and certValidUntil are the validity of every generated
+// certificate: a year ago to three years on ('YYYY-MM-DD').
+func (g *gen) certValidFrom() string  { return g.now.AddDate(-1, 0, 0).Format("2006-01-02") }
+func (g *gen) certValidUntil() string { return g.now.AddDate(3, 0, 0).Format("2006-01-02") }
 
 // searchDocument builds products.search_title and search_text as
 // storefront does (storefront/text.go): titles in ar, fr, en order, then
@@ -371,14 +378,21 @@ func (g *gen) products(ctx context.Context, s dataSize, st *genStats, images []g
 				}
 			}
 		}
+		// Two thirds of the products of a certified cooperative show its
+		// certificate (id = the cooperative's): their certified columns are
+		// what storefront's refreshCertified makes of that one link.
+		var certifiedUntil, certifiedFrom any
 		if coop%3 == 1 && g.rng.IntN(3) != 0 {
 			links = append(links, []any{i, coop, published})
+			certifiedUntil, certifiedFrom = g.certValidUntil(), g.certValidFrom()
 		}
+		prods[len(prods)-1] = append(prods[len(prods)-1], certifiedUntil, certifiedFrom)
 	}
 	st.Products, st.Photos = len(prods), len(photos)
 	if err := g.insert(ctx, "products", []string{"id", "cooperative_id", "slug", "title", "description", "craft", "commune",
 		"materials", "techniques", "height_mm", "width_mm", "depth_mm", "weight_g", "price", "currency", "stock", "one_of_a_kind",
-		"made_to_order_days", "status", "published_at", "search_title", "search_text", "created_at", "updated_at"}, prods); err != nil {
+		"made_to_order_days", "status", "published_at", "search_title", "search_text", "created_at", "updated_at",
+		"certified_until", "certified_from"}, prods); err != nil {
 		return err
 	}
 	if err := g.insert(ctx, "product_photos", []string{"id", "product_id", "position", "alt", "width", "height", "color", "blurhash",
