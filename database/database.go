@@ -34,6 +34,8 @@ const (
 type DB struct {
 	*gorm.DB
 	Dialect string
+
+	galera *galeraProbe // MySQL: whether the server is a Galera node (Transact)
 }
 
 // Options tune the connection pool.
@@ -106,7 +108,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 		sqlDB.SetConnMaxLifetime(opts.ConnMaxLifetime)
 	}
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-	return &DB{DB: g, Dialect: u.Dialect}, nil
+	return &DB{DB: g, Dialect: u.Dialect, galera: &galeraProbe{}}, nil
 }
 
 // SQLiteDSN is the DSN of a SQLite file with the settings Souk relies on:

@@ -57,10 +57,14 @@ func IsDuplicate(err error) bool {
 
 // IsRetryable reports a transient conflict that a retried transaction may
 // win: a deadlock (MySQL 1213, also how Galera reports a certification
-// failure), a lock wait timeout (1205), or a busy SQLite database.
+// failure), a lock wait timeout (1205), a transaction Galera rolled back
+// without saying so (ErrTransactionLost), or a busy SQLite database.
 func IsRetryable(err error) bool {
 	if err == nil {
 		return false
+	}
+	if errors.Is(err, ErrTransactionLost) {
+		return true
 	}
 	var me *mysqldriver.MySQLError
 	if errors.As(err, &me) {
