@@ -24,6 +24,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -36,17 +37,18 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9090", "listen address")
 	dbURL := flag.String("db", "", "database URL (sqlite://… or mysql://…)")
+	countTTL := flag.Duration("count-ttl", 30*time.Second, "how long listing counts are kept (Souk's SOUK_COUNT_CACHE_TTL; 0 counts every request)")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *addr, *dbURL, log); err != nil {
+	if err := run(ctx, *addr, *dbURL, *countTTL, log); err != nil {
 		fmt.Fprintln(os.Stderr, "reference:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, addr, dbURL string, log *slog.Logger) error {
+func run(ctx context.Context, addr, dbURL string, countTTL time.Duration, log *slog.Logger) error {
 	gdb, err := database.Open(ctx, dbURL, database.Options{MaxOpenConns: 20, MaxIdleConns: 20, Logger: log})
 	if err != nil {
 		return err
@@ -56,7 +58,7 @@ func run(ctx context.Context, addr, dbURL string, log *slog.Logger) error {
 		return fmt.Errorf("database pool: %w", err)
 	}
 	defer db.Close()
-	s := &server{db: db, mysql: gdb.Dialect == database.MySQL}
+	s := &server{db: db, mysql: gdb.Dialect == database.MySQL, counts: countCache{ttl: countTTL}}
 	if err := s.prepare(ctx); err != nil {
 		return err
 	}
@@ -77,10 +79,10 @@ type server struct {
 	db       *sql.DB
 	mysql    bool
 	fortunes *sql.Stmt
-	venue    *sql.Stmt
-	units    *sql.Stmt
-	claims   *sql.Stmt
-	blocks   *sql.Stmt
+	units    *sql.Stmt // the venue and its active units, in one statement
+	claims   *sql.Stmt // live claims and blocks, in one statement
+
+	counts countCache
 }
 
 // The twelve rows of the TechEmpower benchmark.
@@ -130,10 +132,12 @@ func (s *server) prepare(ctx context.Context) error {
 		sql string
 	}{
 		{&s.fortunes, "SELECT id, message FROM fortune"},
-		{&s.venue, "SELECT id FROM venues WHERE slug = ? AND active = ?"},
-		{&s.units, "SELECT id, code FROM units WHERE venue_id = ? AND active = ? ORDER BY code"},
-		{&s.claims, "SELECT c.unit_id, " + day + ", c.state, c.expires_at FROM day_claims c JOIN units u ON u.id = c.unit_id WHERE u.venue_id = ? AND c.day BETWEEN ? AND ?"},
-		{&s.blocks, "SELECT b.unit_id, " + bday + " FROM unit_blocks b JOIN units u ON u.id = b.unit_id WHERE u.venue_id = ? AND b.day BETWEEN ? AND ?"},
+		// booking.Availability's two statements.
+		{&s.units, "SELECT v.id, u.id, u.code FROM venues v LEFT JOIN units u ON u.venue_id = v.id AND u.active = ?" +
+			" WHERE v.slug = ? AND v.active = ? ORDER BY u.code"},
+		{&s.claims, "SELECT c.unit_id, " + day + ", CASE WHEN c.state = 'confirmed' THEN 2 ELSE 1 END FROM day_claims c" +
+			" JOIN units u ON u.id = c.unit_id WHERE u.venue_id = ? AND c.day BETWEEN ? AND ? AND NOT (c.state = 'held' AND c.expires_at < ?)" +
+			" UNION ALL SELECT b.unit_id, " + bday + ", 3 FROM unit_blocks b JOIN units u ON u.id = b.unit_id WHERE u.venue_id = ? AND b.day BETWEEN ? AND ?"},
 	} {
 		stmt, err := s.db.PrepareContext(ctx, st.sql)
 		if err != nil {
@@ -253,8 +257,51 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-const certified = `EXISTS (SELECT 1 FROM product_certificates pc JOIN certificates c ON c.id = pc.certificate_id
-	WHERE pc.product_id = p.id AND c.cooperative_id = p.cooperative_id AND c.status = 'verified' AND c.valid_until >= ? AND (c.valid_from IS NULL OR c.valid_from <= ?))`
+// certified is storefront's certifiedSQL: the badge read from the columns
+// migration 0013 keeps on the product, the certificates looked at only for
+// a product whose last certificate has not started yet. The day is passed
+// four times.
+const certified = `(p.certified_until IS NOT NULL AND p.certified_until >= ? AND (p.certified_from IS NULL OR p.certified_from <= ? OR
+	EXISTS (SELECT 1 FROM product_certificates pc JOIN certificates c ON c.id = pc.certificate_id
+	WHERE pc.product_id = p.id AND c.cooperative_id = p.cooperative_id AND c.status = 'verified' AND c.valid_until >= ? AND (c.valid_from IS NULL OR c.valid_from <= ?))))`
+
+// countCache keeps the total and facet counts of a listing for a while, as
+// storefront keeps them for SOUK_COUNT_CACHE_TTL (30 s by default): the
+// limit for Souk's listing is the page's own queries, not a recount.
+type countCache struct {
+	mu  sync.Mutex
+	ttl time.Duration
+	m   map[string]counts
+}
+
+type counts struct {
+	at             time.Time
+	total, yes, no int64
+	craft, commune map[string]int64
+}
+
+func (cc *countCache) get(key string) (counts, bool) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	c, ok := cc.m[key]
+	if !ok || time.Since(c.at) >= cc.ttl {
+		return counts{}, false
+	}
+	return c, true
+}
+
+func (cc *countCache) put(key string, c counts) {
+	if cc.ttl <= 0 {
+		return
+	}
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.m == nil {
+		cc.m = map[string]counts{}
+	}
+	c.at = time.Now()
+	cc.m[key] = c
+}
 
 type card struct {
 	id                                       int64
@@ -302,59 +349,20 @@ func (s *server) showListing(c *fasthttp.RequestCtx) error {
 	where := strings.Join(conds, " AND ")
 	ctx := c
 
-	// Total and facets in one pass.
-	facetCraft, facetCommune := map[string]int64{}, map[string]int64{}
-	var total, yes, no int64
-	rows, err := s.db.QueryContext(ctx, "SELECT craft, commune, certified, COUNT(*) FROM (SELECT p.craft AS craft, p.commune AS commune, CASE WHEN "+
-		certified+" THEN 'true' ELSE 'false' END AS certified"+from+where+") t GROUP BY craft, commune, certified",
-		append([]any{today, today}, cargs...)...)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var cr, co, ce string
-		var n int64
-		if err := rows.Scan(&cr, &co, &ce, &n); err != nil {
-			rows.Close()
+	// Total and facets in one pass, unless counted a moment ago.
+	key := q + "\x00" + craft
+	cnt, cached := s.counts.get(key)
+	if !cached {
+		var err error
+		if cnt, err = s.count(ctx, conds, base, cargs, craft, today); err != nil {
 			return err
 		}
-		total += n
-		if craft == "" {
-			facetCraft[cr] += n
-		}
-		if co != "" {
-			facetCommune[co] += n
-		}
-		if ce == "true" {
-			yes += n
-		} else {
-			no += n
-		}
+		s.counts.put(key, cnt)
 	}
-	if err := rows.Close(); err != nil {
-		return err
-	}
-	if craft != "" { // the craft facet without its own filter
-		rows, err := s.db.QueryContext(ctx, "SELECT k, COUNT(*) FROM (SELECT p.craft AS k"+from+strings.Join(conds[:base], " AND ")+") t GROUP BY k", cargs[:len(cargs)-1]...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var k string
-			var n int64
-			if err := rows.Scan(&k, &n); err != nil {
-				rows.Close()
-				return err
-			}
-			facetCraft[k] = n
-		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-	}
+	total, yes, no, facetCraft, facetCommune := cnt.total, cnt.yes, cnt.no, cnt.craft, cnt.commune
 
 	// The page: ids in order, then their rows.
-	order := "COALESCE(p.published_at, p.created_at) DESC, p.id DESC"
+	order := "p.published_at DESC, p.id DESC" // the public catalog, as storefront sorts it
 	oargs := []any{}
 	if len(words) > 0 {
 		var parts []string
@@ -365,7 +373,7 @@ func (s *server) showListing(c *fasthttp.RequestCtx) error {
 		order = "(" + strings.Join(parts, " + ") + ") DESC, " + order
 	}
 	ids := make([]int64, 0, 24)
-	rows, err = s.db.QueryContext(ctx, "SELECT p.id"+from+where+" ORDER BY "+order+" LIMIT 24 OFFSET 0", append(append([]any{}, cargs...), oargs...)...)
+	rows, err := s.db.QueryContext(ctx, "SELECT p.id"+from+where+" ORDER BY "+order+" LIMIT 24 OFFSET 0", append(append([]any{}, cargs...), oargs...)...)
 	if err != nil {
 		return err
 	}
@@ -423,9 +431,8 @@ func (s *server) showListing(c *fasthttp.RequestCtx) error {
 		if err := rows.Close(); err != nil {
 			return err
 		}
-		rows, err = s.db.QueryContext(ctx, `SELECT pc.product_id FROM product_certificates pc JOIN certificates c ON c.id = pc.certificate_id
-			JOIN products p ON p.id = pc.product_id WHERE pc.product_id IN (`+in+`) AND c.cooperative_id = p.cooperative_id
-			AND c.status = 'verified' AND c.valid_until >= ? AND (c.valid_from IS NULL OR c.valid_from <= ?)`, append(idArgs, today, today)...)
+		rows, err = s.db.QueryContext(ctx, "SELECT p.id FROM products p WHERE p.id IN ("+in+") AND "+certified,
+			append(idArgs, today, today, today, today)...)
 		if err != nil {
 			return err
 		}
@@ -561,8 +568,65 @@ func appendCardsHTML(b []byte, cards []card, total int64) []byte {
 	return append(b, `</ul></main></body></html>`...)
 }
 
-// showAvailability is booking.Availability in the same four queries, with
-// the days of each unit in an array instead of a map.
+// count is the grouped count of storefront.FindProducts: the total and the
+// facets in one pass, and the craft facet without its own filter.
+func (s *server) count(ctx context.Context, conds []string, base int, cargs []any, craft, today string) (counts, error) {
+	facetCraft, facetCommune := map[string]int64{}, map[string]int64{}
+	var total, yes, no int64
+	from, where := " FROM products p JOIN cooperatives c ON c.id = p.cooperative_id WHERE ", strings.Join(conds, " AND ")
+	rows, err := s.db.QueryContext(ctx, "SELECT craft, commune, certified, COUNT(*) FROM (SELECT p.craft AS craft, p.commune AS commune, CASE WHEN "+
+		certified+" THEN 'true' ELSE 'false' END AS certified"+from+where+") t GROUP BY craft, commune, certified",
+		append([]any{today, today, today, today}, cargs...)...)
+	if err != nil {
+		return counts{}, err
+	}
+	for rows.Next() {
+		var cr, co, ce string
+		var n int64
+		if err := rows.Scan(&cr, &co, &ce, &n); err != nil {
+			rows.Close()
+			return counts{}, err
+		}
+		total += n
+		if craft == "" {
+			facetCraft[cr] += n
+		}
+		if co != "" {
+			facetCommune[co] += n
+		}
+		if ce == "true" {
+			yes += n
+		} else {
+			no += n
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return counts{}, err
+	}
+	if craft != "" { // the craft facet without its own filter
+		rows, err := s.db.QueryContext(ctx, "SELECT k, COUNT(*) FROM (SELECT p.craft AS k"+from+strings.Join(conds[:base], " AND ")+") t GROUP BY k", cargs[:len(cargs)-1]...)
+		if err != nil {
+			return counts{}, err
+		}
+		for rows.Next() {
+			var k string
+			var n int64
+			if err := rows.Scan(&k, &n); err != nil {
+				rows.Close()
+				return counts{}, err
+			}
+			facetCraft[k] = n
+		}
+		if err := rows.Close(); err != nil {
+			return counts{}, err
+		}
+	}
+
+	return counts{total: total, yes: yes, no: no, craft: facetCraft, commune: facetCommune}, nil
+}
+
+// showAvailability is booking.Availability in the same two statements,
+// written by hand.
 func (s *server) showAvailability(c *fasthttp.RequestCtx) error {
 	args := c.QueryArgs()
 	slug, fromS, toS := string(args.Peek("venue")), string(args.Peek("from")), string(args.Peek("to"))
@@ -577,37 +641,39 @@ func (s *server) showAvailability(c *fasthttp.RequestCtx) error {
 	for i := range days {
 		days[i] = from.AddDate(0, 0, i).Format("2006-01-02")
 	}
-	var venueID int64
-	if err := s.venue.QueryRowContext(c, slug, true).Scan(&venueID); err != nil {
-		if err == sql.ErrNoRows {
-			c.Error("no such venue", fasthttp.StatusNotFound)
-			return nil
-		}
-		return err
-	}
 	type unit struct {
 		id    int64
 		code  string
 		state []byte // per day: 0 free, 1 held, 2 booked, 3 blocked
 	}
-	var units []unit
-	rows, err := s.units.QueryContext(c, venueID, true)
+	var (
+		venueID int64
+		units   []unit
+	)
+	rows, err := s.units.QueryContext(c, true, slug, true)
 	if err != nil {
 		return err
 	}
 	index := map[int64]int{}
 	for rows.Next() {
-		var u unit
-		if err := rows.Scan(&u.id, &u.code); err != nil {
+		var id sql.NullInt64
+		var code sql.NullString
+		if err := rows.Scan(&venueID, &id, &code); err != nil {
 			rows.Close()
 			return err
 		}
-		u.state = make([]byte, n)
-		index[u.id] = len(units)
-		units = append(units, u)
+		if !id.Valid {
+			continue // a venue without active units
+		}
+		index[id.Int64] = len(units)
+		units = append(units, unit{id: id.Int64, code: code.String, state: make([]byte, n)})
 	}
 	if err := rows.Close(); err != nil {
 		return err
+	}
+	if venueID == 0 {
+		c.Error("no such venue", fasthttp.StatusNotFound)
+		return nil
 	}
 	dayIndex := func(d string) int {
 		t, err := time.Parse("2006-01-02", d)
@@ -620,16 +686,15 @@ func (s *server) showAvailability(c *fasthttp.RequestCtx) error {
 		}
 		return i
 	}
-	now := time.Now()
-	rows, err = s.claims.QueryContext(c, venueID, fromS, toS)
+	rows, err = s.claims.QueryContext(c, venueID, fromS, toS, time.Now(), venueID, fromS, toS)
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
 		var id int64
-		var d, state string
-		var exp sql.NullTime
-		if err := rows.Scan(&id, &d, &state, &exp); err != nil {
+		var d string
+		var state byte
+		if err := rows.Scan(&id, &d, &state); err != nil {
 			rows.Close()
 			return err
 		}
@@ -638,31 +703,8 @@ func (s *server) showAvailability(c *fasthttp.RequestCtx) error {
 		if !ok || di < 0 {
 			continue
 		}
-		switch {
-		case state == "confirmed":
-			units[ui].state[di] = 2
-		case exp.Valid && exp.Time.After(now):
-			units[ui].state[di] = 1
-		}
-	}
-	if err := rows.Close(); err != nil {
-		return err
-	}
-	rows, err = s.blocks.QueryContext(c, venueID, fromS, toS)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var id int64
-		var d string
-		if err := rows.Scan(&id, &d); err != nil {
-			rows.Close()
-			return err
-		}
-		if ui, ok := index[id]; ok {
-			if di := dayIndex(d); di >= 0 {
-				units[ui].state[di] = 3
-			}
+		if state > units[ui].state[di] { // a block wins over a claim, as in booking
+			units[ui].state[di] = state
 		}
 	}
 	if err := rows.Close(); err != nil {
