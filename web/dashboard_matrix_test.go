@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -63,7 +64,14 @@ type pageWorld struct {
 	Password string
 	Emails   [nPageCallers]string
 	visitors [nPageCallers]*visitor
-	Extra    map[string]any
+	// csrf are the signed-in callers' session CSRF tokens.
+	csrf [nPageCallers]string
+	// member is a regular (not managing) member of A, for the rows of
+	// pages_matrix_test.go; memberEmail signs them in again.
+	member      *visitor
+	memberCSRF  string
+	memberEmail string
+	Extra       map[string]any
 }
 
 var (
@@ -98,6 +106,7 @@ func newPageWorld(t *testing.T) *pageWorld {
 			t.Fatalf("sign in %s: %v", w.Emails[who], err)
 		}
 		v.client.Jar.SetCookies(u, []*http.Cookie{{Name: "souk_session", Value: sess.Token, Path: "/"}})
+		w.csrf[who] = sess.CSRFToken
 		if who == pgManagerA || who == pgManagerB {
 			user, err := s.Accounts.FindUserByEmail(ctx, w.Emails[who])
 			if err != nil {
@@ -114,8 +123,51 @@ func newPageWorld(t *testing.T) *pageWorld {
 			}
 		}
 	}
+	w.addMemberOfA(t)
 	return w
 }
+
+// addMemberOfA registers an artisan, has manager A invite them as a
+// regular member and signs them in.
+func (w *pageWorld) addMemberOfA(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	w.memberEmail = "member@pages.test"
+	if _, _, err := w.S.Accounts.Register(ctx, account.Registration{Email: w.memberEmail, Password: w.Password, Name: "Member of A", Role: "artisan"}); err != nil {
+		t.Fatal(err)
+	}
+	manager, err := w.S.Accounts.FindUserByEmail(ctx, w.Emails[pgManagerA])
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp, err := w.S.Accounts.PrincipalOf(ctx, manager.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.S.Accounts.InviteMember(ctx, mp, w.A, w.memberEmail, account.MemberRegular); err != nil {
+		t.Fatalf("invite the member of A: %v", err)
+	}
+	m := invitationLink.FindStringSubmatch(unfoldMail(mailTo(t, w.S, w.memberEmail)))
+	if m == nil {
+		t.Fatal("no invitation link in the member's mail")
+	}
+	u, sess, err := w.S.Accounts.Login(ctx, account.Credentials{Email: w.memberEmail, Password: w.Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := w.S.Accounts.Authenticate(ctx, sess.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.S.Accounts.AcceptInvitation(ctx, p, m[1]); err != nil {
+		t.Fatalf("member %d joins A: %v", u.ID, err)
+	}
+	w.member, w.memberCSRF = newVisitor(t, w.S.URL), sess.CSRFToken
+	base, _ := url.Parse(w.S.URL)
+	w.member.client.Jar.SetCookies(base, []*http.Cookie{{Name: "souk_session", Value: sess.Token, Path: "/"}})
+}
+
+var invitationLink = regexp.MustCompile(`/invitations/([A-Za-z0-9_-]{43})`)
 
 // Visitor returns the signed-in (or anonymous) browser of a caller.
 func (w *pageWorld) Visitor(who int) *visitor { return w.visitors[who] }
