@@ -226,6 +226,7 @@ func (s Shape) validate(f *errs.Fields, field string, planW, planH int) {
 
 var (
 	slugRe  = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+	kindRe  = regexp.MustCompile(`^[a-z0-9]+([_-][a-z0-9]+)*$`) // artisan_zone, exhibition_space…
 	codeRe  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 	tradeRe = regexp.MustCompile(`^[a-z][a-z0-9-]{0,59}$`)
 )
@@ -279,8 +280,8 @@ func (v *Venue) validate() error {
 	if v.Commune == "" || len(v.Commune) > 100 {
 		f.Add("commune", "is required (at most 100 bytes)")
 	}
-	if !slugRe.MatchString(v.Kind) || len(v.Kind) > 30 {
-		f.Add("kind", "is required: a slug such as zone, market, exhibition, complex, fair")
+	if !kindRe.MatchString(v.Kind) || len(v.Kind) > 30 {
+		f.Add("kind", "is required: lower-case words joined by _ or -, such as artisan_zone, market, exhibition_space, fair_ground (at most 30 bytes)")
 	}
 	if v.Policy != PolicyInstant && v.Policy != PolicyApplication {
 		f.Add("policy", "must be instant or application")

@@ -3,6 +3,8 @@ package booking_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -64,6 +66,26 @@ func testCreateVenueAndUnits(t *testing.T, db *database.DB) {
 	_, err = s.CreateVenue(ctx, bad)
 	if diff := cmp.Diff([]string{"slug", "policy", "cancellation.no_refund_days", "cancellation.partial_percent"}, fieldsOf(err)); diff != "" {
 		t.Fatalf("invalid venue fields (-want +got):\n%s", diff)
+	}
+
+	// The kinds the communes use (and the demo seeds) have underscores; a
+	// venue of such a kind can be created and then edited.
+	zone := in
+	zone.Slug, zone.Kind = "aouartas-artisan-zone", "artisan_zone"
+	zv, err := s.CreateVenue(ctx, zone)
+	if err != nil {
+		t.Fatalf("venue of kind artisan_zone: %v", err)
+	}
+	newName := "Zone artisanale d'Aouartas"
+	if got, err := s.UpdateVenue(ctx, zv.ID, booking.VenuePatch{Name: &newName}); err != nil || got.Name != newName || got.Kind != "artisan_zone" {
+		t.Fatalf("update a venue of kind artisan_zone: %+v, %v", got, err)
+	}
+	for _, kind := range []string{"", "Artisan_Zone", "zone__x", "_zone", "zone-", "zone with space", strings.Repeat("k", 31)} {
+		bad := in
+		bad.Slug, bad.Kind = "kind-probe", kind
+		if _, err := s.CreateVenue(ctx, bad); !slices.Equal(fieldsOf(err), []string{"kind"}) {
+			t.Errorf("kind %q: %v, want kind refused", kind, err)
+		}
 	}
 
 	rect := booking.Unit{VenueID: v.ID, Code: "T01", AreaM2: 12, Trades: booking.StringList{"pottery", "weaving"}, Amenities: booking.StringList{"water", "power"},
