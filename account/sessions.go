@@ -169,7 +169,7 @@ func (s *Service) openSession(ctx context.Context, userID int64, ip, userAgent s
 		TokenHash: tokenHash(token), UserID: userID, CreatedAt: now, LastSeenAt: now,
 		ExpiresAt: now.Add(s.sessionTTL), IP: truncateRunes(ip, 45), UserAgent: truncateRunes(userAgent, 255),
 	}
-	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
+	if err := s.db.Transact(ctx, func(tx *gorm.DB) error { return tx.Create(&row).Error }); err != nil {
 		return NewSession{}, fmt.Errorf("open session for user %d: %w", userID, database.Translate(err))
 	}
 	return NewSession{ID: row.ID, Token: token, ExpiresAt: row.ExpiresAt, CSRFToken: CSRFToken(token)}, nil
@@ -272,7 +272,7 @@ func (s *Service) loadGrants(ctx context.Context, tx *gorm.DB, p *Principal) err
 // Logout revokes one session. Revoking a session that is already gone is
 // not an error.
 func (s *Service) Logout(ctx context.Context, sessionID int64) error {
-	if err := s.db.WithContext(ctx).Where("id = ?", sessionID).Delete(&sessionRow{}).Error; err != nil {
+	if err := s.db.Transact(ctx, func(tx *gorm.DB) error { return tx.Where("id = ?", sessionID).Delete(&sessionRow{}).Error }); err != nil {
 		return fmt.Errorf("logout session %d: %w", sessionID, database.Translate(err))
 	}
 	return nil
@@ -281,11 +281,16 @@ func (s *Service) Logout(ctx context.Context, sessionID int64) error {
 // RevokeSessions revokes every session of a user and says how many there
 // were.
 func (s *Service) RevokeSessions(ctx context.Context, userID int64) (int64, error) {
-	res := s.db.WithContext(ctx).Where("user_id = ?", userID).Delete(&sessionRow{})
-	if res.Error != nil {
-		return 0, fmt.Errorf("revoke sessions of user %d: %w", userID, database.Translate(res.Error))
+	var n int64
+	err := s.db.Transact(ctx, func(tx *gorm.DB) error {
+		res := tx.Where("user_id = ?", userID).Delete(&sessionRow{})
+		n = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return 0, fmt.Errorf("revoke sessions of user %d: %w", userID, err)
 	}
-	return res.RowsAffected, nil
+	return n, nil
 }
 
 func truncateRunes(s string, n int) string {

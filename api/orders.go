@@ -166,7 +166,7 @@ func (s *Server) startOrderCheckout(ctx context.Context, o storefront.Order, lan
 		return "", err
 	}
 	if len(existing) == 0 {
-		if _, err := s.deps.PaymentStore.CreatePayment(ctx, nil, payment.NewPayment{
+		if err := s.recordCheckout(ctx, payment.NewPayment{
 			Purpose: payment.PurposeOrder, Reference: ref, Method: payment.MethodCard,
 			Amount: payment.Money{Amount: o.Total, Currency: o.Currency}, Provider: co.Provider, ProviderRef: co.ProviderRef,
 		}); err != nil && !errs.Is(err, errs.Conflict) {

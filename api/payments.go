@@ -54,13 +54,25 @@ func (s *Server) openCardCheckout(ctx context.Context, req payment.CheckoutReque
 	if err != nil {
 		return co, fmt.Errorf("start checkout for %s %s: %w", req.Purpose, req.Reference, err)
 	}
-	if _, err := s.deps.PaymentStore.CreatePayment(ctx, nil, payment.NewPayment{
+	if err := s.recordCheckout(ctx, payment.NewPayment{
 		Purpose: req.Purpose, Reference: req.Reference, Method: payment.MethodCard,
 		Amount: payment.Money{Amount: req.Total(), Currency: req.Currency}, Provider: co.Provider, ProviderRef: co.ProviderRef,
 	}); err != nil && !errs.Is(err, errs.Conflict) {
 		return co, fmt.Errorf("record checkout of %s %s: %w", req.Purpose, req.Reference, err)
 	}
 	return co, nil
+}
+
+// recordCheckout records the pending payment of a checkout in a
+// transaction of its own, so that a conflict between Galera nodes at
+// commit (a 1213 deadlock) is retried like every other write instead of
+// failing the checkout. It returns errs.Conflict when the checkout is
+// already recorded.
+func (s *Server) recordCheckout(ctx context.Context, in payment.NewPayment) error {
+	return s.deps.DB.Transact(ctx, func(tx *gorm.DB) error {
+		_, err := s.deps.PaymentStore.CreatePayment(ctx, tx, in)
+		return err
+	})
 }
 
 // applyPaymentEvent applies a provider event once (rule 4), whether it came
