@@ -370,6 +370,15 @@ func TestCardOrderPaidByWebhookOnce(t *testing.T) {
 	total := int64(o["total"].(float64))
 	spec := paymenttest.Spec{ID: paymenttest.NewID("evt"), Type: payment.EventCheckoutCompleted, Purpose: payment.PurposeOrder,
 		Reference: fmt.Sprint(id), SessionID: *pays[0].ProviderRef, PaymentIntentID: paymenttest.NewID("pi"), Amount: total}
+	// A declined card before the completion names a payment intent Souk
+	// does not know yet: acknowledged (Stripe would retry a 404 for days),
+	// nothing changes.
+	declined := paymenttest.Spec{ID: paymenttest.NewID("evt"), Type: payment.EventPaymentFailed,
+		PaymentIntentID: paymenttest.NewID("pi"), Amount: total, FailureMessage: "Your card was declined."}
+	deliver(t, s, declined)
+	if p := orderPayment(t, s, id); len(p) != 1 || p[0].Status != payment.PaymentPending {
+		t.Fatalf("after a declined attempt: %+v, want the payment still pending", p)
+	}
 	for range 3 {
 		deliver(t, s, spec)
 	}

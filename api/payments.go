@@ -41,6 +41,13 @@ func (s *Server) stripeWebhook(c *fiber.Ctx) error {
 	}
 	applied, err := s.applyPaymentEvent(ctx, ev)
 	if err != nil {
+		if ev.Type == payment.EventPaymentFailed && errs.Is(err, errs.NotFound) {
+			// A declined attempt changes nothing (the checkout stays open
+			// until it completes or expires), and its payment intent is
+			// learned only from the completion: a 404 here would have
+			// Stripe retry it for days and then disable the endpoint.
+			return c.JSON(fiber.Map{"received": true, "applied": false})
+		}
 		return err
 	}
 	return c.JSON(fiber.Map{"received": true, "applied": applied})
