@@ -49,8 +49,185 @@ func (v PhotoVariants) Value() (driver.Value, error) {
 	return string(b), err
 }
 
-// Scan implements sql.Scanner.
-func (v *PhotoVariants) Scan(src any) error { return scanJSON(src, (*[]PhotoVariant)(v)) }
+// Scan implements sql.Scanner. Lists read a photo per card, so the form
+// Value writes is read by hand (decodeVariants); anything else goes to
+// encoding/json, with its exact meaning and errors.
+func (v *PhotoVariants) Scan(src any) error {
+	var b []byte
+	switch x := src.(type) {
+	case []byte:
+		b = x
+	case string:
+		if out, ok := decodeVariants(x); ok {
+			*v = out
+			return nil
+		}
+		return scanJSON(src, (*[]PhotoVariant)(v))
+	default:
+		return scanJSON(src, (*[]PhotoVariant)(v))
+	}
+	if out, ok := decodeVariants(b); ok {
+		*v = out
+		return nil
+	}
+	return scanJSON(src, (*[]PhotoVariant)(v))
+}
+
+// decodeVariants reads a JSON array of variant objects as encoding/json
+// would into a new slice, for the plain form the database holds: objects
+// of the fields width, height and key (exact case, any order, each at most
+// once), whole numbers of at most nine digits, keys of printable ASCII
+// without escapes, white space anywhere. It reports false for anything
+// else (null, escapes, other fields, malformed JSON…), which the caller
+// hands to encoding/json.
+func decodeVariants[T string | []byte](b T) (PhotoVariants, bool) {
+	i := 0
+	skip := func() {
+		for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+			i++
+		}
+	}
+	// str reads a string of printable ASCII without escapes.
+	str := func() (T, bool) {
+		if i >= len(b) || b[i] != '"' {
+			return b[:0], false
+		}
+		i++
+		start := i
+		for i < len(b) && b[i] != '"' {
+			if c := b[i]; c < 0x20 || c >= 0x7f || c == '\\' {
+				return b[:0], false
+			}
+			i++
+		}
+		if i >= len(b) {
+			return b[:0], false
+		}
+		i++
+		return b[start : i-1], true
+	}
+	num := func() (int, bool) {
+		neg := false
+		if i < len(b) && b[i] == '-' {
+			neg = true
+			i++
+		}
+		start, n := i, 0
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			n = n*10 + int(b[i]-'0')
+			i++
+		}
+		digits := i - start
+		// JSON has no leading zeros; a fraction or an exponent goes to
+		// encoding/json (which refuses it for an int).
+		if digits == 0 || digits > 9 || digits > 1 && b[start] == '0' ||
+			i < len(b) && (b[i] == '.' || b[i] == 'e' || b[i] == 'E') {
+			return 0, false
+		}
+		if neg {
+			n = -n
+		}
+		return n, true
+	}
+	skip()
+	if i >= len(b) || b[i] != '[' {
+		return nil, false
+	}
+	i++
+	out := make(PhotoVariants, 0, 4)
+	skip()
+	if i < len(b) && b[i] == ']' {
+		i++
+	} else {
+		for {
+			skip()
+			if i >= len(b) || b[i] != '{' {
+				return nil, false
+			}
+			i++
+			var pv PhotoVariant
+			var seen [3]bool
+			skip()
+			if i < len(b) && b[i] == '}' {
+				i++
+			} else {
+				for {
+					skip()
+					name, ok := str()
+					if !ok {
+						return nil, false
+					}
+					skip()
+					if i >= len(b) || b[i] != ':' {
+						return nil, false
+					}
+					i++
+					skip()
+					field := -1
+					switch string(name) {
+					case "width":
+						field = 0
+					case "height":
+						field = 1
+					case "key":
+						field = 2
+					}
+					if field < 0 || seen[field] {
+						return nil, false
+					}
+					seen[field] = true
+					if field == 2 {
+						key, ok := str()
+						if !ok {
+							return nil, false
+						}
+						pv.Key = string(key)
+					} else {
+						n, ok := num()
+						if !ok {
+							return nil, false
+						}
+						if field == 0 {
+							pv.Width = n
+						} else {
+							pv.Height = n
+						}
+					}
+					skip()
+					if i >= len(b) {
+						return nil, false
+					}
+					if b[i] == '}' {
+						i++
+						break
+					}
+					if b[i] != ',' {
+						return nil, false
+					}
+					i++
+				}
+			}
+			out = append(out, pv)
+			skip()
+			if i >= len(b) {
+				return nil, false
+			}
+			if b[i] == ']' {
+				i++
+				break
+			}
+			if b[i] != ',' {
+				return nil, false
+			}
+			i++
+		}
+	}
+	skip()
+	if i != len(b) {
+		return nil, false
+	}
+	return out, true
+}
 
 // PhotoRecord is what the HTTP layer records after the media pipeline has
 // made an upload safe and saved its variants:

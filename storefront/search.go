@@ -2,6 +2,7 @@ package storefront
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -54,6 +55,13 @@ type ProductFilter struct {
 	Sort    string
 	Page    int // from 1
 	PerPage int // 1 to MaxPerPage; DefaultPerPage when 0
+	// Cards reads the items as a listing card shows them, and nothing
+	// more: no description, materials, techniques, dimensions, weight,
+	// certificates (Certified is still set, by the rule productViews
+	// follows: cardBadgeSQL) or times (published, created, updated), and the first
+	// photo only, without its creation time. The total and the facets
+	// are the same. The pages' lists set it; query parameters never do.
+	Cards bool
 }
 
 // ProductList is a page of products with the total and the facets.
@@ -431,6 +439,12 @@ func (s *Service) findProducts(ctx context.Context, p *account.Principal, scope 
 		if err != nil {
 			return ProductList{}, fmt.Errorf("list products: %w", database.Translate(err))
 		}
+		if flt.Cards {
+			if out.Items, err = readCards(db, ids, today); err != nil {
+				return ProductList{}, err
+			}
+			return out, nil
+		}
 		recs, err := readProductRecords(db, ids)
 		if err != nil {
 			return ProductList{}, err
@@ -537,6 +551,80 @@ func readProductRecords(db *gorm.DB, ids []int64) ([]productRecord, error) {
 	for _, id := range ids {
 		if i, ok := byID[id]; ok {
 			out = append(out, recs[i])
+		}
+	}
+	return out, nil
+}
+
+// cardBadgeSQL is the certified badge as productViews computes it for the
+// public: a product certified until today or later (certifiedSQL's
+// columns, which narrow it to few products) with a linked certificate
+// active today (the rule itself, linkedActiveSQL), so that a card never
+// shows a badge its product page does not. The day is passed three times.
+const cardBadgeSQL = `p.certified_until IS NOT NULL AND p.certified_until >= ? AND ` + linkedActiveSQL
+
+// cardColumns selects what a listing card shows of a product p joined to
+// its cooperative c and its first photo ph (cardsFrom), with the
+// certified badge (cardBadgeSQL: its arguments come first).
+const cardColumns = `p.id, p.cooperative_id, p.artisan_id, p.slug, p.title, p.craft, p.commune, p.price, p.currency,
+	p.stock, p.one_of_a_kind, p.made_to_order_days, p.status,
+	c.slug, c.name, c.status, CASE WHEN ` + cardBadgeSQL + ` THEN 1 ELSE 0 END,
+	ph.id, ph.position, ph.alt, ph.width, ph.height, ph.color, ph.blurhash, ph.variants`
+
+// cardsFrom joins each product to its first photo (lowest position, then
+// id: the order readPhotos gives), found by a correlated subquery that
+// both engines answer with one seek on product_photos_position per
+// product.
+const cardsFrom = ` FROM products p JOIN cooperatives c ON c.id = p.cooperative_id
+	LEFT JOIN product_photos ph ON ph.id = (SELECT f.id FROM product_photos f WHERE f.product_id = p.id
+		ORDER BY f.position, f.id LIMIT 1)
+	WHERE p.id IN ?`
+
+// readCards reads the products with the ids as cards (ProductFilter.Cards)
+// in one query, in the order of ids; today is the day the badge is judged
+// on. Times are left out: SQLite's driver parses them at a cost near the
+// rest of a card's.
+func readCards(db *gorm.DB, ids []int64, today string) ([]Product, error) {
+	out := make([]Product, 0, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := db.Raw("SELECT "+cardColumns+cardsFrom, today, today, today, ids).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("read product cards: %w", database.Translate(err))
+	}
+	defer rows.Close()
+	byID := make(map[int64]Product, len(ids))
+	for rows.Next() {
+		var (
+			pr                    Product
+			coopStatus            string
+			phID, phPos, phW, phH sql.NullInt64
+			phColor, phBlur       sql.NullString
+			ph                    Photo
+		)
+		if err := rows.Scan(&pr.ID, &pr.Cooperative.ID, &pr.ArtisanID, &pr.Slug, &pr.Title, &pr.Craft, &pr.Commune, &pr.Price,
+			&pr.Currency, &pr.Stock, &pr.OneOfAKind, &pr.MadeToOrderDays, &pr.Status,
+			&pr.Cooperative.Slug, &pr.Cooperative.Name, &coopStatus, &pr.Certified,
+			&phID, &phPos, &ph.Alt, &phW, &phH, &phColor, &phBlur, &ph.Variants); err != nil {
+			return nil, fmt.Errorf("scan product card: %w", err)
+		}
+		pr.Available = pr.Status == Published && coopStatus == cooperativeVerified && (pr.Stock > 0 || pr.MadeToOrderDays != nil)
+		pr.Description, pr.Materials, pr.Techniques = Localized{}, Strings{}, Strings{}
+		pr.Certificates, pr.Photos = []ProductCertificate{}, []Photo{}
+		if phID.Valid {
+			ph.ID, ph.ProductID, ph.Position = phID.Int64, pr.ID, int(phPos.Int64)
+			ph.Width, ph.Height, ph.Color, ph.BlurHash = int(phW.Int64), int(phH.Int64), phColor.String, phBlur.String
+			pr.Photos = []Photo{ph}
+		}
+		byID[pr.ID] = pr
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read product cards: %w", database.Translate(err))
+	}
+	for _, id := range ids {
+		if pr, ok := byID[id]; ok {
+			out = append(out, pr)
 		}
 	}
 	return out, nil

@@ -177,12 +177,12 @@ func (s *site) showHomePage(c *fiber.Ctx, lang string) error {
 	if err != nil {
 		return err
 	}
-	latest, err := s.deps.Catalog.FindProducts(ctx, storefront.ProductFilter{PerPage: 4})
+	latest, err := s.deps.Catalog.FindProducts(ctx, storefront.ProductFilter{PerPage: 4, Cards: true})
 	if err != nil {
 		return err
 	}
 	yes := true
-	certified, err := s.deps.Catalog.FindProducts(ctx, storefront.ProductFilter{Certified: &yes, PerPage: 4})
+	certified, err := s.deps.Catalog.FindProducts(ctx, storefront.ProductFilter{Certified: &yes, PerPage: 4, Cards: true})
 	if err != nil {
 		return err
 	}
@@ -385,6 +385,7 @@ func (s *site) showList(c *fiber.Ctx, lang, craft string) error {
 		}
 		return err
 	}
+	flt.Cards = true // the page shows cards only
 	list, err := s.deps.Catalog.FindProducts(ctx, flt)
 	if err != nil {
 		return err
@@ -814,7 +815,7 @@ func (s *site) showCooperativePage(c *fiber.Ctx, lang string) error {
 	if err != nil {
 		return err
 	}
-	list, err := s.deps.Catalog.FindProducts(ctx, storefront.ProductFilter{Cooperative: prof.Slug})
+	list, err := s.deps.Catalog.FindProducts(ctx, storefront.ProductFilter{Cooperative: prof.Slug, Cards: true})
 	if err != nil {
 		return err
 	}
