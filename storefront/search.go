@@ -434,8 +434,17 @@ func (s *Service) findProducts(ctx context.Context, p *account.Principal, scope 
 		all := append(append(append([]any{}, args...), orderArgs...), flt.PerPage, (flt.Page-1)*flt.PerPage)
 		// Sort and cut the page on ids alone, then read the page's rows:
 		// sorting whole rows (long texts) makes MariaDB sort on disk.
+		//
+		// On MariaDB the join order is fixed, products first: with the
+		// 400-odd cooperatives first its optimizer sorts every published
+		// product to find the newest few (4 s on 100,000 products, against
+		// under a millisecond through the products' own index).
+		sel := "SELECT p.id"
+		if s.db.Dialect == database.MySQL {
+			sel = "SELECT STRAIGHT_JOIN p.id"
+		}
 		var ids []int64
-		err := db.Raw("SELECT p.id"+fromProducts+where+" ORDER BY "+order+" LIMIT ? OFFSET ?", all...).Scan(&ids).Error
+		err := db.Raw(sel+fromProducts+where+" ORDER BY "+order+" LIMIT ? OFFSET ?", all...).Scan(&ids).Error
 		if err != nil {
 			return ProductList{}, fmt.Errorf("list products: %w", database.Translate(err))
 		}
