@@ -1,6 +1,7 @@
 package storefront
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -11,6 +12,11 @@ import (
 // listing and the home page); the page's own rows are always read fresh.
 // Counts may so lag a publication by the TTL, in this process only: no
 // rule depends on them.
+//
+// One caller at a time counts a key (load): when counts expire under load,
+// the others keep answering the expired counts until the new ones are in,
+// and when there are none yet they wait for the one counting — instead of
+// every request in flight counting the whole catalogue at once.
 type countCache struct {
 	ttl time.Duration
 	max int
@@ -18,7 +24,12 @@ type countCache struct {
 	mu       sync.Mutex
 	entries  map[string]countEntry
 	featured map[string]featuredEntry
+	flights  map[string]chan struct{} // keys being counted; closed when done
 }
+
+// staleFor is how many TTLs past its time an entry may still be answered
+// while another caller recounts it.
+const staleFor = 10
 
 type featuredEntry struct {
 	cards []CooperativeCard
@@ -35,35 +46,65 @@ func newCountCache(ttl time.Duration) *countCache {
 	if ttl <= 0 {
 		return nil
 	}
-	return &countCache{ttl: ttl, max: 1024, entries: map[string]countEntry{}, featured: map[string]featuredEntry{}}
+	return &countCache{ttl: ttl, max: 1024, entries: map[string]countEntry{}, featured: map[string]featuredEntry{},
+		flights: map[string]chan struct{}{}}
 }
 
-// get returns a copy of the counts of key when they are fresh at now.
-func (c *countCache) get(key string, now time.Time) (int64, Facets, bool) {
-	if c == nil {
-		return 0, Facets{}, false
+// load answers from the cache through read, or counts with fill and keeps
+// the result through keep, one caller per key at a time. read reports
+// whether an entry exists and when it was made; fill and keep run without
+// the lock, read and keep with it. Without a cache (c nil, key "") it is
+// fill.
+func (c *countCache) load(ctx context.Context, key string, now func() time.Time,
+	read func() (time.Time, bool), fill func() error, keep func(at time.Time)) error {
+	if c == nil || key == "" {
+		return fill()
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[key]
-	if !ok || now.Sub(e.at) >= c.ttl || now.Before(e.at) {
-		return 0, Facets{}, false
+	for {
+		c.mu.Lock()
+		at, ok := read()
+		t := now()
+		age := t.Sub(at)
+		if ok && age < c.ttl && !t.Before(at) {
+			c.mu.Unlock()
+			return nil // fresh: read has taken it
+		}
+		if done, counting := c.flights[key]; counting {
+			if ok && age < staleFor*c.ttl && !t.Before(at) {
+				c.mu.Unlock()
+				return nil // being recounted: the expired counts meanwhile
+			}
+			c.mu.Unlock()
+			select {
+			case <-done:
+				continue
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		done := make(chan struct{})
+		c.flights[key] = done
+		c.mu.Unlock()
+		err := fill()
+		c.mu.Lock()
+		delete(c.flights, key)
+		if err == nil {
+			keep(now())
+		}
+		c.mu.Unlock()
+		close(done)
+		return err
 	}
-	return e.total, e.facets.clone(), true
 }
 
-// put keeps a copy of the counts of key, forgetting every entry when the
-// cache is full (the keys are the filters buyers use: few are hot).
-func (c *countCache) put(key string, total int64, f Facets, now time.Time) {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// keep keeps a copy of the counts of key made at at, forgetting every
+// entry when the cache is full (the keys are the filters buyers use: few
+// are hot). The caller holds c.mu (load).
+func (c *countCache) keep(key string, total int64, f Facets, at time.Time) {
 	if len(c.entries) >= c.max {
 		c.entries = map[string]countEntry{}
 	}
-	c.entries[key] = countEntry{total: total, facets: f.clone(), at: now}
+	c.entries[key] = countEntry{total: total, facets: f.clone(), at: at}
 }
 
 func (f Facets) clone() Facets {
@@ -77,31 +118,12 @@ func (f Facets) clone() Facets {
 	return Facets{Craft: cp(f.Craft), Commune: cp(f.Commune), Certified: cp(f.Certified)}
 }
 
-// getFeatured returns a copy of the featured cooperatives kept under key
-// when they are fresh at now. They are counts too (products per
-// cooperative, over the whole catalog), kept for the same TTL.
-func (c *countCache) getFeatured(key string, now time.Time) ([]CooperativeCard, bool) {
-	if c == nil {
-		return nil, false
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.featured[key]
-	if !ok || now.Sub(e.at) >= c.ttl || now.Before(e.at) {
-		return nil, false
-	}
-	return append([]CooperativeCard(nil), e.cards...), true
-}
-
-// putFeatured keeps a copy of the featured cooperatives under key.
-func (c *countCache) putFeatured(key string, cards []CooperativeCard, now time.Time) {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// keepFeatured keeps a copy of the featured cooperatives under key. They
+// are counts too (products per cooperative, over the whole catalog), kept
+// for the same TTL. The caller holds c.mu (load).
+func (c *countCache) keepFeatured(key string, cards []CooperativeCard, at time.Time) {
 	if len(c.featured) >= c.max {
 		c.featured = map[string]featuredEntry{}
 	}
-	c.featured[key] = featuredEntry{cards: append([]CooperativeCard(nil), cards...), at: now}
+	c.featured[key] = featuredEntry{cards: append([]CooperativeCard(nil), cards...), at: at}
 }

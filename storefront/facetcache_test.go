@@ -2,6 +2,9 @@ package storefront
 
 import (
 	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -123,4 +126,132 @@ func TestCountCacheCertifiedAndFeatured(t *testing.T) {
 			t.Fatalf("past the TTL: featured %+v", cards)
 		}
 	})
+}
+
+// When counts are missing or expire under load, one caller counts them:
+// the others wait for it when there is nothing to answer yet, and answer
+// the expired counts meanwhile otherwise. A failed count is not kept, and
+// a waiter whose request ends stops waiting.
+func TestCountCacheOneCounterAtATime(t *testing.T) {
+	var mu sync.Mutex
+	at := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return at }
+	advance := func(d time.Duration) { mu.Lock(); at = at.Add(d); mu.Unlock() }
+	c := newCountCache(30 * time.Second)
+	ctx := context.Background()
+
+	var fills atomic.Int64
+	release := make(chan struct{})
+	call := func(value int64, fillErr error) (int64, error) {
+		var got int64
+		err := c.load(ctx, "k", now, func() (time.Time, bool) {
+			e, ok := c.entries["k"]
+			got = e.total
+			return e.at, ok
+		}, func() error {
+			fills.Add(1)
+			<-release
+			got = value
+			return fillErr
+		}, func(at time.Time) { c.keep("k", got, Facets{}, at) })
+		return got, err
+	}
+	run := func(n int, value int64) []int64 {
+		out := make([]int64, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				v, err := call(value, nil)
+				if err != nil {
+					t.Error(err)
+				}
+				out[i] = v
+			}()
+		}
+		wg.Wait()
+		return out
+	}
+
+	// Nothing kept yet: 20 callers, one count, every caller its answer.
+	go func() {
+		for fills.Load() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(20 * time.Millisecond) // the others are waiting by now
+		close(release)
+	}()
+	for i, v := range run(20, 7) {
+		if v != 7 {
+			t.Fatalf("caller %d answered %d, want 7", i, v)
+		}
+	}
+	if n := fills.Load(); n != 1 {
+		t.Fatalf("%d counts for 20 callers with nothing kept, want 1", n)
+	}
+
+	// Expired: the first caller recounts (held until released), the other
+	// 19 answer the expired counts without waiting for it.
+	advance(31 * time.Second)
+	release = make(chan struct{})
+	fills.Store(0)
+	first := make(chan int64)
+	go func() {
+		v, err := call(8, nil)
+		if err != nil {
+			t.Error(err)
+		}
+		first <- v
+	}()
+	for fills.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	for i, v := range run(19, 99) {
+		if v != 7 {
+			t.Fatalf("caller %d during the recount answered %d, want the expired 7", i, v)
+		}
+	}
+	close(release)
+	if v := <-first; v != 8 {
+		t.Fatalf("the recounting caller answered %d, want 8", v)
+	}
+	if n := fills.Load(); n != 1 {
+		t.Fatalf("%d counts while one was running, want 1", n)
+	}
+	if v, _ := call(0, nil); v != 8 {
+		t.Fatalf("after the recount: %d, want the new 8", v)
+	}
+
+	// A failed count keeps nothing: the next caller counts again.
+	advance(31 * time.Second)
+	release = make(chan struct{})
+	close(release)
+	if _, err := call(9, errors.New("database down")); err == nil {
+		t.Fatal("a failed count answered no error")
+	}
+	fills.Store(0)
+	if v, err := call(10, nil); err != nil || v != 10 || fills.Load() != 1 {
+		t.Fatalf("after a failed count: %d, %v, %d counts; want 10 counted anew", v, err, fills.Load())
+	}
+
+	// Long expired (past staleFor TTLs) while someone counts: wait, and a
+	// waiter whose request ends stops waiting.
+	advance(staleFor * 31 * time.Second)
+	release = make(chan struct{})
+	go func() { _, _ = call(11, nil) }()
+	for counting := false; !counting; {
+		time.Sleep(time.Millisecond)
+		c.mu.Lock()
+		_, counting = c.flights["k"]
+		c.mu.Unlock()
+	}
+	cctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	err := c.load(cctx, "k", now, func() (time.Time, bool) { e, ok := c.entries["k"]; return e.at, ok },
+		func() error { t.Error("a second count while one runs"); return nil }, func(time.Time) {})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("waiter with an ended request: %v, want its deadline", err)
+	}
+	close(release)
 }

@@ -115,23 +115,34 @@ func (s *Service) FeaturedCooperatives(ctx context.Context, limit int) ([]Cooper
 	}
 	today := s.today().String()
 	key := fmt.Sprintf("%d|%s", limit, today)
-	if out, ok := s.counts.getFeatured(key, s.now()); ok {
-		return out, nil
-	}
-	// Products are counted per cooperative on the (status, cooperative_id,
-	// …) index alone, before the join.
 	var out []CooperativeCard
-	err := s.db.WithContext(ctx).Raw(`SELECT co.slug, co.name, co.commune, n.products,
-		CASE WHEN EXISTS (SELECT 1 FROM certificates c WHERE c.cooperative_id = co.id AND `+activeSQL+`) THEN 1 ELSE 0 END AS certified
-		FROM cooperatives co
-		JOIN (SELECT cooperative_id, COUNT(*) AS products FROM products WHERE status = ? GROUP BY cooperative_id) n ON n.cooperative_id = co.id
-		WHERE co.status = ?
-		ORDER BY certified DESC, n.products DESC, co.name, co.id LIMIT ?`,
-		today, today, Published, cooperativeVerified, limit).Scan(&out).Error
+	err := s.counts.load(ctx, key, s.now, func() (time.Time, bool) {
+		e, ok := s.counts.featured[key]
+		if ok {
+			out = append([]CooperativeCard(nil), e.cards...)
+		}
+		return e.at, ok
+	}, func() error {
+		// Products are counted per cooperative on the (status, cooperative_id,
+		// …) index alone, before the join.
+		out = nil
+		err := s.db.WithContext(ctx).Raw(`SELECT co.slug, co.name, co.commune, n.products,
+			CASE WHEN EXISTS (SELECT 1 FROM certificates c WHERE c.cooperative_id = co.id AND `+activeSQL+`) THEN 1 ELSE 0 END AS certified
+			FROM cooperatives co
+			JOIN (SELECT cooperative_id, COUNT(*) AS products FROM products WHERE status = ? GROUP BY cooperative_id) n ON n.cooperative_id = co.id
+			WHERE co.status = ?
+			ORDER BY certified DESC, n.products DESC, co.name, co.id LIMIT ?`,
+			today, today, Published, cooperativeVerified, limit).Scan(&out).Error
+		if err != nil {
+			return fmt.Errorf("featured cooperatives: %w", database.Translate(err))
+		}
+		return nil
+	}, func(at time.Time) {
+		s.counts.keepFeatured(key, out, at)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("featured cooperatives: %w", database.Translate(err))
+		return nil, err
 	}
-	s.counts.putFeatured(key, out, s.now())
 	return out, nil
 }
 

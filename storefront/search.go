@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"gorm.io/gorm"
@@ -405,8 +406,7 @@ func (s *Service) findProducts(ctx context.Context, p *account.Principal, scope 
 	today := s.today().String()
 	q := s.buildQuery(scope, flt, terms, today)
 	db := s.db.WithContext(ctx)
-	out := ProductList{Items: []Product{}, Page: flt.Page, PerPage: flt.PerPage,
-		Facets: Facets{Craft: map[string]int64{}, Commune: map[string]int64{}, Certified: map[string]int64{"true": 0, "false": 0}}}
+	out := ProductList{Items: []Product{}, Page: flt.Page, PerPage: flt.PerPage, Facets: emptyFacets()}
 
 	where, args := q.where(facetNone)
 	// The public catalog's counts may come from the cache (p is nil only
@@ -421,12 +421,20 @@ func (s *Service) findProducts(ctx context.Context, p *account.Principal, scope 
 		}
 		cacheKey = fmt.Sprintf("%s|%q|%s|%s|%s|%s", where, args, flt.Craft, flt.Commune, certified, today)
 	}
-	if total, facets, ok := s.counts.get(cacheKey, s.now()); ok {
-		out.Total, out.Facets = total, facets
-	} else if err := s.countProducts(db, q, flt, today, &out); err != nil {
+	err := s.counts.load(ctx, cacheKey, s.now, func() (time.Time, bool) {
+		e, ok := s.counts.entries[cacheKey]
+		if ok {
+			out.Total, out.Facets = e.total, e.facets.clone()
+		}
+		return e.at, ok
+	}, func() error {
+		out.Total, out.Facets = 0, emptyFacets() // read may have left expired counts
+		return s.countProducts(db, q, flt, today, &out)
+	}, func(at time.Time) {
+		s.counts.keep(cacheKey, out.Total, out.Facets, at)
+	})
+	if err != nil {
 		return ProductList{}, err
-	} else if cacheKey != "" {
-		s.counts.put(cacheKey, out.Total, out.Facets, s.now())
 	}
 
 	if out.Total > int64((flt.Page-1)*flt.PerPage) {
@@ -466,6 +474,11 @@ func (s *Service) findProducts(ctx context.Context, p *account.Principal, scope 
 		}
 	}
 	return out, nil
+}
+
+// emptyFacets are the facets of no product.
+func emptyFacets() Facets {
+	return Facets{Craft: map[string]int64{}, Commune: map[string]int64{}, Certified: map[string]int64{"true": 0, "false": 0}}
 }
 
 // countProducts counts the products q matches into out: the total and the

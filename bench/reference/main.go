@@ -266,12 +266,15 @@ const certified = `(p.certified_until IS NOT NULL AND p.certified_until >= ? AND
 	WHERE pc.product_id = p.id AND c.cooperative_id = p.cooperative_id AND c.status = 'verified' AND c.valid_until >= ? AND (c.valid_from IS NULL OR c.valid_from <= ?))))`
 
 // countCache keeps the total and facet counts of a listing for a while, as
-// storefront keeps them for SOUK_COUNT_CACHE_TTL (30 s by default): the
-// limit for Souk's listing is the page's own queries, not a recount.
+// storefront keeps them for SOUK_COUNT_CACHE_TTL (30 s by default), and
+// like it lets one caller recount expired counts while the others answer
+// them: the limit for Souk's listing is the page's own queries, not a
+// recount.
 type countCache struct {
-	mu  sync.Mutex
-	ttl time.Duration
-	m   map[string]counts
+	mu         sync.Mutex
+	ttl        time.Duration
+	m          map[string]counts
+	refreshing map[string]bool
 }
 
 type counts struct {
@@ -280,22 +283,34 @@ type counts struct {
 	craft, commune map[string]int64
 }
 
+// get returns the counts of key and true when they can be answered: fresh,
+// or expired while another caller recounts them. false: the caller counts
+// them and puts them.
 func (cc *countCache) get(key string) (counts, bool) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	c, ok := cc.m[key]
-	if !ok || time.Since(c.at) >= cc.ttl {
+	switch {
+	case !ok || cc.ttl <= 0:
 		return counts{}, false
+	case time.Since(c.at) < cc.ttl || cc.refreshing[key]:
+		return c, true
 	}
-	return c, true
+	if cc.refreshing == nil {
+		cc.refreshing = map[string]bool{}
+	}
+	cc.refreshing[key] = true
+	return counts{}, false
 }
 
-func (cc *countCache) put(key string, c counts) {
-	if cc.ttl <= 0 {
-		return
-	}
+// put keeps the counts of key (or, with err, lets the next caller recount).
+func (cc *countCache) put(key string, c counts, err error) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
+	delete(cc.refreshing, key)
+	if err != nil || cc.ttl <= 0 {
+		return
+	}
 	if cc.m == nil {
 		cc.m = map[string]counts{}
 	}
@@ -354,10 +369,11 @@ func (s *server) showListing(c *fasthttp.RequestCtx) error {
 	cnt, cached := s.counts.get(key)
 	if !cached {
 		var err error
-		if cnt, err = s.count(ctx, conds, base, cargs, craft, today); err != nil {
+		cnt, err = s.count(ctx, conds, base, cargs, craft, today)
+		s.counts.put(key, cnt, err)
+		if err != nil {
 			return err
 		}
-		s.counts.put(key, cnt)
 	}
 	total, yes, no, facetCraft, facetCommune := cnt.total, cnt.yes, cnt.no, cnt.craft, cnt.commune
 
