@@ -2,8 +2,6 @@ package api_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
@@ -11,7 +9,7 @@ import (
 	"time"
 
 	"github.com/souk-tiznit/souk/account"
-	"github.com/souk-tiznit/souk/database"
+	"github.com/souk-tiznit/souk/database/dbtest"
 	"github.com/souk-tiznit/souk/internal/testenv"
 )
 
@@ -68,7 +66,7 @@ func TestCSRFEveryCookieRoute(t *testing.T) {
 			if who == asAdmin {
 				stranger = w.callers[asBuyer]
 			}
-			before := apiTableDigest(t, env.DB)
+			before := dbtest.Digest(t, env.DB)
 			for _, f := range []struct{ what, token string }{
 				{"no token", ""},
 				{"a wrong token", strings.Repeat("A", 43)},
@@ -84,7 +82,7 @@ func TestCSRFEveryCookieRoute(t *testing.T) {
 				if p := got.problem(t); !strings.Contains(p.Detail, "CSRF") {
 					t.Errorf("as %s with %s: refused for another reason: %+v", callerNames[who], f.what, p)
 				}
-				if diff := apiDigestDiff(before, apiTableDigest(t, env.DB)); diff != "" {
+				if diff := dbtest.DigestDiff(before, dbtest.Digest(t, env.DB)); diff != "" {
 					t.Errorf("as %s with %s: the refused %s %s changed %s", callerNames[who], f.what, method, rq.Path, diff)
 					continue
 				}
@@ -95,7 +93,7 @@ func TestCSRFEveryCookieRoute(t *testing.T) {
 				t.Errorf("as %s with the right token: %s %s answered %d, want %d: %.300s", callerNames[who], method, rq.Path, got.Status, want, got.Body)
 			}
 			if got.Status >= 200 && got.Status < 300 && !readsOnly[mc.Route] {
-				if apiDigestDiff(before, apiTableDigest(t, env.DB)) == "" {
+				if dbtest.DigestDiff(before, dbtest.Digest(t, env.DB)) == "" {
 					t.Errorf("as %s with the right token: %s %s answered %d and changed nothing, so its refusals prove little (or list it in readsOnly)",
 						callerNames[who], method, rq.Path, got.Status)
 				} else {
@@ -151,74 +149,4 @@ func secondSession(t *testing.T, env *testEnv, c *caller) string {
 		t.Fatal("two sessions share a CSRF token")
 	}
 	return sess.Token
-}
-
-// apiTableDigest is a hash of every row of every table (the sessions'
-// sliding expiry left out: authenticating may extend it).
-func apiTableDigest(t *testing.T, db *database.DB) map[string]string {
-	t.Helper()
-	var tables []string
-	q := `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`
-	if db.Dialect != database.SQLite {
-		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()`
-	}
-	if err := db.Raw(q).Scan(&tables).Error; err != nil {
-		t.Fatalf("list tables: %v", err)
-	}
-	out := map[string]string{}
-	for _, tb := range tables {
-		rows, err := db.Raw("SELECT * FROM " + tb).Rows()
-		if err != nil {
-			t.Fatalf("read %s: %v", tb, err)
-		}
-		cols, _ := rows.Columns()
-		var lines []string
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				rows.Close()
-				t.Fatalf("read %s: %v", tb, err)
-			}
-			var b strings.Builder
-			for i, col := range cols {
-				if tb == "sessions" && (col == "last_seen_at" || col == "expires_at") {
-					continue
-				}
-				if raw, ok := vals[i].([]byte); ok {
-					vals[i] = string(raw)
-				}
-				fmt.Fprintf(&b, "%s=%v;", col, vals[i])
-			}
-			lines = append(lines, b.String())
-		}
-		rows.Close()
-		sort.Strings(lines)
-		h := sha256.New()
-		for _, l := range lines {
-			h.Write([]byte(l + "\n"))
-		}
-		out[tb] = fmt.Sprintf("%d rows, %s", len(lines), hex.EncodeToString(h.Sum(nil))[:12])
-	}
-	return out
-}
-
-// apiDigestDiff names the tables that differ, or "".
-func apiDigestDiff(before, after map[string]string) string {
-	var diff []string
-	for tb, d := range after {
-		if before[tb] != d {
-			diff = append(diff, fmt.Sprintf("%s (%s → %s)", tb, before[tb], d))
-		}
-	}
-	for tb := range before {
-		if _, ok := after[tb]; !ok {
-			diff = append(diff, tb+" (dropped)")
-		}
-	}
-	sort.Strings(diff)
-	return strings.Join(diff, ", ")
 }

@@ -2,17 +2,14 @@ package web_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 	"testing"
 
 	"github.com/souk-tiznit/souk/account"
-	"github.com/souk-tiznit/souk/database"
+	"github.com/souk-tiznit/souk/database/dbtest"
 	"github.com/souk-tiznit/souk/internal/testenv"
 )
 
@@ -105,7 +102,7 @@ func (w *pageWorld) checkCSRFRefusals(t *testing.T, rc routeCase, who int) int {
 	if who == pgAdmin {
 		stranger = w.routeCaller(t, pgBuyer, true)
 	}
-	before := tableDigest(t, w.S.DB)
+	before := dbtest.Digest(t, w.S.DB)
 	forged := []struct{ what, token string }{
 		{"no token", ""},
 		{"a wrong token", strings.Repeat("A", 43)},
@@ -125,7 +122,7 @@ func (w *pageWorld) checkCSRFRefusals(t *testing.T, rc routeCase, who int) int {
 		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
 			t.Errorf("as %s with %s: the refusal of %s is %q, not an HTML page", routeCallerNames[who], f.what, rq.Path, ct)
 		}
-		if diff := digestDiff(before, tableDigest(t, w.S.DB)); diff != "" {
+		if diff := dbtest.DigestDiff(before, dbtest.Digest(t, w.S.DB)); diff != "" {
 			t.Errorf("as %s with %s: the refused %s %s changed %s", routeCallerNames[who], f.what, rq.Method, rq.Path, diff)
 			continue
 		}
@@ -136,80 +133,10 @@ func (w *pageWorld) checkCSRFRefusals(t *testing.T, rc routeCase, who int) int {
 		t.Errorf("as %s with the right token: %s %s answered %d, want %d: %s %.300s", routeCallerNames[who], rq.Method, rq.Path, resp.StatusCode, want,
 			formProblems.FindAllString(body, 5), body)
 	}
-	if rc.Changes && digestDiff(before, tableDigest(t, w.S.DB)) == "" {
+	if rc.Changes && dbtest.DigestDiff(before, dbtest.Digest(t, w.S.DB)) == "" {
 		t.Errorf("as %s with the right token: %s %s changed nothing, so its refusals prove little", routeCallerNames[who], rq.Method, rq.Path)
 	}
 	return n
-}
-
-// tableDigest is a hash of every row of every table (the sessions' sliding
-// expiry left out: reading a page may extend it).
-func tableDigest(t *testing.T, db *database.DB) map[string]string {
-	t.Helper()
-	var tables []string
-	q := `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`
-	if db.Dialect != database.SQLite {
-		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()`
-	}
-	if err := db.Raw(q).Scan(&tables).Error; err != nil {
-		t.Fatalf("list tables: %v", err)
-	}
-	out := map[string]string{}
-	for _, tb := range tables {
-		rows, err := db.Raw("SELECT * FROM " + tb).Rows()
-		if err != nil {
-			t.Fatalf("read %s: %v", tb, err)
-		}
-		cols, _ := rows.Columns()
-		var lines []string
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				rows.Close()
-				t.Fatalf("read %s: %v", tb, err)
-			}
-			var b strings.Builder
-			for i, col := range cols {
-				if tb == "sessions" && (col == "last_seen_at" || col == "expires_at") {
-					continue
-				}
-				if raw, ok := vals[i].([]byte); ok {
-					vals[i] = string(raw)
-				}
-				fmt.Fprintf(&b, "%s=%v;", col, vals[i])
-			}
-			lines = append(lines, b.String())
-		}
-		rows.Close()
-		sort.Strings(lines)
-		h := sha256.New()
-		for _, l := range lines {
-			h.Write([]byte(l + "\n"))
-		}
-		out[tb] = fmt.Sprintf("%d rows, %s", len(lines), hex.EncodeToString(h.Sum(nil))[:12])
-	}
-	return out
-}
-
-// digestDiff names the tables that differ, or "".
-func digestDiff(before, after map[string]string) string {
-	var diff []string
-	for tb, d := range after {
-		if before[tb] != d {
-			diff = append(diff, fmt.Sprintf("%s (%s → %s)", tb, before[tb], d))
-		}
-	}
-	for tb := range before {
-		if _, ok := after[tb]; !ok {
-			diff = append(diff, tb+" (dropped)")
-		}
-	}
-	sort.Strings(diff)
-	return strings.Join(diff, ", ")
 }
 
 // Session fixation: a session cookie planted in a browser before it signs
