@@ -1075,10 +1075,14 @@ func proofStormState(t *testing.T, db *database.DB, productID int64, initialStoc
 		}
 	}
 
-	// Each event recorded once, and only those.
+	// Each event recorded once, and only those. A declined attempt that
+	// arrives before its payment intent is known is acknowledged without
+	// being recorded (it changes nothing): recorded at most once.
 	ids := map[string]bool{}
+	informational := map[string]bool{}
 	for _, d := range deliveries {
 		ids[d.spec.ID] = true
+		informational[d.spec.ID] = d.spec.Type == payment.EventPaymentFailed
 	}
 	var recorded []string
 	if err := db.Raw("SELECT event_id FROM payment_events").Scan(&recorded).Error; err != nil {
@@ -1090,7 +1094,7 @@ func proofStormState(t *testing.T, db *database.DB, productID int64, initialStoc
 	}
 	var missing, extra []string
 	for id := range ids {
-		if seen[id] != 1 {
+		if seen[id] != 1 && !(informational[id] && seen[id] == 0) {
 			missing = append(missing, fmt.Sprintf("%s×%d", id, seen[id]))
 		}
 	}
@@ -1100,7 +1104,7 @@ func proofStormState(t *testing.T, db *database.DB, productID int64, initialStoc
 		}
 	}
 	sort.Strings(missing)
-	if len(missing) > 0 || len(extra) > 0 || len(recorded) != len(ids) {
+	if len(missing) > 0 || len(extra) > 0 || len(recorded) > len(ids) {
 		bad("payment_events: %d rows for %d events; not recorded once: %v; unknown: %v", len(recorded), len(ids), missing, extra)
 	}
 	return problems
