@@ -59,7 +59,8 @@ func (r *Reference) QuoteShipping(country string, weightG, fragileLines int) (Sh
 	return ShippingQuote{}, errs.InvalidField("weight_g", "a parcel of %d g is too heavy to ship; order fewer pieces at once", weightG)
 }
 
-// checkQuote is QuoteShipping's validation.
+// checkQuote is the validation of a one-parcel quote, shared by
+// Service.QuoteShipping and Reference.QuoteShipping.
 func checkQuote(country string, weightG, fragileLines int) error {
 	var f errs.Fields
 	if !ValidCountry(country) {

@@ -100,17 +100,7 @@ func parcelPrice(tx *gorm.DB, zone ShippingZone, weightG, fragileLines int) (int
 // fragile lines to country. It returns errs.Invalid naming country,
 // weight_g or fragile.
 func (s *Service) QuoteShipping(ctx context.Context, country string, weightG, fragileLines int) (ShippingQuote, error) {
-	var f errs.Fields
-	if !ValidCountry(country) {
-		f.Add("country", "must be an ISO 3166 alpha-2 code such as MA or FR")
-	}
-	if weightG < 1 || weightG > 1_000_000 {
-		f.Add("weight_g", "must be from 1 to 1000000 grams")
-	}
-	if fragileLines < 0 || fragileLines > maxOrderLines {
-		f.Add("fragile", "must be from 0 to %d lines", maxOrderLines)
-	}
-	if err := f.Err(); err != nil {
+	if err := checkQuote(country, weightG, fragileLines); err != nil {
 		return ShippingQuote{}, err
 	}
 	zone := ZoneOf(country)
