@@ -92,6 +92,33 @@ func BenchmarkPlaceHoldByUnits(b *testing.B) {
 	}
 }
 
+// availabilityScene is a venue of 25 units, each with 3 days held and 3
+// free over two months, and a blocked day in each fortnight's free run;
+// first is the first day of those two months.
+func availabilityScene(b *testing.B, dialect string) (*env, booking.Day) {
+	b.Helper()
+	e := newEnv(b, openDB(b, dialect), booking.Venue{}, 25)
+	artisan := users(b, e.db, 1)[0]
+	admin := users(b, e.db, 1)[0]
+	ctx := context.Background()
+	first := booking.DayOf(t0).AddDays(1)
+	for i, u := range e.units {
+		for d := i % 3; d < 62; d += 6 {
+			from := first.AddDays(d)
+			if _, err := e.store.PlaceHold(ctx, booking.PlaceHoldInput{UnitID: u.ID, ArtisanID: artisan,
+				FirstDay: from.String(), LastDay: from.AddDays(2).String(), Now: t0}); err != nil {
+				b.Fatal(err)
+			}
+			if d%12 == i%3 {
+				if err := e.store.BlockDays(ctx, u.ID, booking.DayRange{First: from.AddDays(3), Last: from.AddDays(3)}, "", admin, t0); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	return e, first
+}
+
 // BenchmarkAvailabilityAnswer is the whole work of GET
 // /venues/{slug}/availability past HTTP: the queries, the days of 25 units
 // × 7 and × 31 days (about half claimed, some blocked) and their JSON
@@ -99,27 +126,8 @@ func BenchmarkPlaceHoldByUnits(b *testing.B) {
 func BenchmarkAvailabilityAnswer(b *testing.B) {
 	for _, dialect := range dbtest.Dialects {
 		b.Run(dialect, func(b *testing.B) {
-			e := newEnv(b, openDB(b, dialect), booking.Venue{}, 25)
-			artisan := users(b, e.db, 1)[0]
-			admin := users(b, e.db, 1)[0]
+			e, first := availabilityScene(b, dialect)
 			ctx := context.Background()
-			first := booking.DayOf(t0).AddDays(1)
-			// Every unit: 3 days held, 3 days free, over two months; and a
-			// blocked day in each fortnight's free run.
-			for i, u := range e.units {
-				for d := i % 3; d < 62; d += 6 {
-					from := first.AddDays(d)
-					if _, err := e.store.PlaceHold(ctx, booking.PlaceHoldInput{UnitID: u.ID, ArtisanID: artisan,
-						FirstDay: from.String(), LastDay: from.AddDays(2).String(), Now: t0}); err != nil {
-						b.Fatal(err)
-					}
-					if d%12 == i%3 {
-						if err := e.store.BlockDays(ctx, u.ID, booking.DayRange{First: from.AddDays(3), Last: from.AddDays(3)}, "", admin, t0); err != nil {
-							b.Fatal(err)
-						}
-					}
-				}
-			}
 			for _, n := range []int{7, 31} {
 				b.Run(fmt.Sprintf("units=25,days=%d", n), func(b *testing.B) {
 					b.ReportAllocs()

@@ -30,24 +30,13 @@ func BenchmarkPriceDays(b *testing.B) {
 
 // BenchmarkAvailability assembles a venue's 25 units × 7 and × 31 days
 // with about half the days claimed, as GET /venues/{slug}/availability
-// does: four queries, then the map of every unit's days.
+// does: two queries, then every unit's days (its JSON apart: see
+// BenchmarkAvailabilityAnswer).
 func BenchmarkAvailability(b *testing.B) {
 	for _, dialect := range dbtest.Dialects {
 		b.Run(dialect, func(b *testing.B) {
-			e := newEnv(b, openDB(b, dialect), booking.Venue{}, 25)
-			artisan := users(b, e.db, 1)[0]
+			e, first := availabilityScene(b, dialect)
 			ctx := context.Background()
-			first := booking.DayOf(t0).AddDays(1)
-			// Every unit: 3 days booked, 3 days free, over two months.
-			for i, u := range e.units {
-				for d := i % 3; d < 62; d += 6 {
-					from := first.AddDays(d)
-					if _, err := e.store.PlaceHold(ctx, booking.PlaceHoldInput{UnitID: u.ID, ArtisanID: artisan,
-						FirstDay: from.String(), LastDay: from.AddDays(2).String(), Now: t0}); err != nil {
-						b.Fatal(err)
-					}
-				}
-			}
 			for _, n := range []int{7, 31} {
 				b.Run(fmt.Sprintf("units=25,days=%d", n), func(b *testing.B) {
 					b.ReportAllocs()
